@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+QUESTION ?= What did the Meta spokesperson say?
+
+.PHONY: install run test lint format clean
+
+install: $(STAMP)
+
+# Reinstalls only when the dependency pins change. torch goes first, from this
+# machine's CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing dependencies into $(VENV) (first run takes a few minutes)..."
+	$(PIP) install torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	@touch $@
+
+run: install
+	$(BIN)/rag ingest corpus/
+	$(BIN)/rag search "$(QUESTION)"
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf .rag .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""The one exception type front ends turn into a one-line message."""
+
+
+class RagError(Exception):
+    """A problem the user can fix; its message is shown as is, without a traceback."""

@@ -1,0 +1,159 @@
+"""Incremental ingestion: make the index mirror the given files and folders.
+
+New and changed files are (re-)embedded, unchanged files are skipped without touching
+the model, and files that disappeared from an ingested folder lose their chunks.
+A file that fails to load keeps whatever it had in the index before.
+"""
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.documents import Document
+from langchain_core.indexing import index
+
+from rag.documents import DocumentError, is_supported, load_source, make_splitter, split
+from rag.embeddings import SentenceTransformerEmbeddings
+from rag.errors import RagError
+from rag.progress import Progress
+from rag.settings import Settings
+from rag.store import DocumentStore, chunk_id
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[FileProblem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_skipped: int = 0
+    chunks_deleted: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _Plan:
+    files: list[Path] = field(default_factory=list)
+    folders: list[Path] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def plan(paths: Sequence[Path]) -> _Plan:
+    """Expand folders into files; a missing path stops everything before any change."""
+    result = _Plan()
+    seen: set[Path] = set()
+    for raw in paths:
+        if not raw.exists():
+            raise RagError(f"no such file or folder: {raw}")
+        path = raw.resolve()
+        if path.is_dir():
+            result.folders.append(path)
+            candidates = sorted(p for p in path.rglob("*") if p.is_file())
+            for file in candidates:
+                if _is_hidden(file, path):
+                    continue
+                if not is_supported(file):
+                    result.ignored.append(str(file))
+                elif file not in seen:
+                    seen.add(file)
+                    result.files.append(file)
+        elif path not in seen:  # named explicitly: an unsupported type is an error later
+            seen.add(path)
+            result.files.append(path)
+    return result
+
+
+def _load_chunks(
+    files: list[Path], settings: Settings, report: IngestReport, advance: Callable[[], None]
+) -> dict[str, list[Document]]:
+    splitter = make_splitter(settings.chunking)
+    chunks_by_source: dict[str, list[Document]] = {}
+    for file in files:
+        try:
+            chunks_by_source[str(file)] = split(load_source(file), splitter)
+        except DocumentError as exc:
+            report.failed.append(FileProblem(str(file), str(exc)))
+        advance()
+    return chunks_by_source
+
+
+def ingest(
+    paths: Sequence[Path],
+    store: DocumentStore,
+    embeddings: SentenceTransformerEmbeddings,
+    settings: Settings,
+    *,
+    progress: bool | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    todo = plan(paths)
+    report = IngestReport(ignored=todo.ignored)
+    before = store.sources()
+    embedded_before = embeddings.documents_embedded
+
+    with Progress(enabled=progress) as bar:
+        reading = bar.task("Reading", total=len(todo.files), show_from=50)
+        chunks_by_source = _load_chunks(todo.files, settings, report, reading.advance)
+
+        pending: list[Document] = []
+        for source, chunks in chunks_by_source.items():
+            ids = [chunk_id(chunk) for chunk in chunks]
+            if source not in before:
+                report.new.append(source)
+            elif len(ids) == before[source] and all(store.records.exists(ids)):
+                report.unchanged.append(source)
+                continue  # untouched: scoped cleanup only visits sources it is given
+            else:
+                report.updated.append(source)
+            pending.extend(chunks)
+
+        batch_size = settings.store.index_batch_size
+        embedding = bar.task("Embedding", total=len(pending), unit="chunks", show_from=256)
+        result = index(
+            _reporting(pending, batch_size, embedding.set_completed),
+            store.records,
+            store.vectors,
+            batch_size=batch_size,
+            cleanup="scoped_full",
+            source_id_key="source",
+            key_encoder=chunk_id,
+        )
+        embedding.set_completed(len(pending))
+
+    report.removed = sorted(
+        source
+        for source in before
+        if not Path(source).exists() and any(Path(source).is_relative_to(f) for f in todo.folders)
+    )
+    report.chunks_added = result["num_added"]
+    report.chunks_skipped = result["num_skipped"] + sum(before[s] for s in report.unchanged)
+    report.chunks_deleted = result["num_deleted"] + store.delete_sources(report.removed)
+    report.chunks_embedded = embeddings.documents_embedded - embedded_before
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _reporting(
+    chunks: list[Document], batch_size: int, set_completed: Callable[[int], None]
+) -> Iterator[Document]:
+    """Yield chunks to `index`, which pulls a whole batch before it embeds one, so
+    pulling the first chunk of a batch means every earlier batch is stored."""
+    for position, chunk in enumerate(chunks):
+        if position % batch_size == 0:
+            set_completed(position)
+        yield chunk

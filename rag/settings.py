@@ -1,0 +1,128 @@
+"""One typed settings object: defaults, then `rag.toml`, then `RAG_*` environment variables.
+
+Nested sections map to env names with a double underscore, e.g. `retrieval.k` is
+`RAG_RETRIEVAL__K`. `RAG_CONFIG` points at a TOML file other than `./rag.toml`.
+"""
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import RagError
+
+DEFAULT_CONFIG_FILE = "rag.toml"
+# RAG_* variables that are not settings fields.
+_CONTROL_ENV = frozenset({"RAG_CONFIG", "RAG_DEBUG"})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChunkingSettings(_Section):
+    size: int = Field(500, ge=50, le=20_000, description="Target chunk length in characters.")
+    overlap: int = Field(75, ge=0, description="Characters shared by neighbouring chunks.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Self:
+        if self.overlap >= self.size:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
+        return self
+
+
+class EmbeddingSettings(_Section):
+    model_path: Path | None = Field(
+        None, description="A sentence-transformers model folder; empty means the packaged MiniLM."
+    )
+    batch_size: int = Field(32, ge=1, le=4096)
+    device: str = "cpu"
+
+
+class StoreSettings(_Section):
+    collection: str = Field("documents", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
+    index_batch_size: int = Field(256, ge=1, description="Chunks embedded and written per batch.")
+
+
+class RetrievalSettings(_Section):
+    k: int = Field(4, ge=1, le=100, description="Passages retrieved per question.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(Path(".rag"), description="Index, records and models live here.")
+    chunking: ChunkingSettings = ChunkingSettings()
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    store: StoreSettings = StoreSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def records_db(self) -> Path:
+        return self.data_dir / "records.sqlite"
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("RAG_CONFIG", DEFAULT_CONFIG_FILE))
+
+
+def known_env_names() -> set[str]:
+    names = set(_CONTROL_ENV)
+    for name, field in Settings.model_fields.items():
+        names.add(f"RAG_{name.upper()}")
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            names.update(f"RAG_{name.upper()}__{sub.upper()}" for sub in section.model_fields)
+    return names
+
+
+def _check_env_names() -> None:
+    """A misspelt variable would otherwise be ignored without a word."""
+    known = known_env_names()
+    for name in sorted(os.environ):
+        if name.startswith("RAG_") and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise RagError(f"unknown setting {name}{hint}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning any invalid value into one readable line."""
+    _check_env_names()
+    path = config_file()
+    if "RAG_CONFIG" in os.environ and not path.is_file():
+        raise RagError(f"config file not found: {path} (from RAG_CONFIG)")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise RagError(f"invalid setting {where}: {first['msg']}") from None
+    except ValueError as exc:  # a malformed rag.toml
+        raise RagError(f"cannot read {path}: {exc}") from None

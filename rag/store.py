@@ -1,0 +1,99 @@
+"""The document store: Chroma for vectors, a SQL record manager for what was indexed.
+
+The record manager is LangChain's indexing bookkeeping (one row per chunk id, grouped
+by source file). It is what lets a re-ingest skip unchanged chunks and lets a removed
+file's chunks be found and deleted.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import chromadb
+from chromadb.config import Settings as ChromaClientSettings
+from langchain_chroma import Chroma
+from langchain_classic.indexes import SQLRecordManager
+from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from sqlalchemy import func
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+# Chroma's default is L2; MiniLM vectors are normalized and meant for cosine.
+_COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
+
+
+class SourceRecordManager(SQLRecordManager):
+    """SQLRecordManager that can also list the sources it holds, with chunk counts."""
+
+    def chunk_counts(self) -> dict[str, int]:
+        with self._make_session() as session:
+            rows = (
+                session.query(UpsertionRecord.group_id, func.count())
+                .filter(UpsertionRecord.namespace == self.namespace)
+                .group_by(UpsertionRecord.group_id)
+                .all()
+            )
+        return {source: count for source, count in rows if source is not None}
+
+
+def chunk_id(chunk: Document) -> str:
+    """A chunk's id is the hash of its text and metadata, so any change makes a new id."""
+    payload = json.dumps([chunk.page_content, chunk.metadata], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass
+class DocumentStore:
+    vectors: Chroma
+    records: SourceRecordManager
+
+    def sources(self) -> dict[str, int]:
+        """Indexed source files and how many chunks each has."""
+        return self.records.chunk_counts()
+
+    def chunk_count(self) -> int:
+        return self.vectors._collection.count()
+
+    def delete_sources(self, sources: Iterable[str]) -> int:
+        """Remove every chunk of these sources: vectors first, then their records.
+
+        In that order an interruption leaves records without vectors, which the next
+        delete or ingest repairs, never vectors that nothing tracks.
+        """
+        deleted = 0
+        for source in sources:
+            while ids := self.records.list_keys(group_ids=[source], limit=1000):
+                self.vectors.delete(ids=ids)
+                self.records.delete_keys(ids)
+                deleted += len(ids)
+        return deleted
+
+
+def open_store(settings: Settings, embeddings: Embeddings) -> DocumentStore:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        client = chromadb.PersistentClient(
+            path=str(settings.chroma_dir),
+            settings=ChromaClientSettings(anonymized_telemetry=False),
+        )
+        vectors = Chroma(
+            client=client,
+            collection_name=settings.store.collection,
+            embedding_function=embeddings,
+            collection_configuration=_COLLECTION_CONFIGURATION,
+        )
+        records = SourceRecordManager(
+            namespace=f"chroma/{settings.store.collection}",
+            db_url=f"sqlite:///{settings.records_db}",
+        )
+        records.create_schema()
+    except Exception as exc:
+        raise RagError(
+            f"cannot open the index in {settings.data_dir}: {exc}. "
+            f"Delete that folder and run `rag ingest` again to rebuild it."
+        ) from None
+    return DocumentStore(vectors=vectors, records=records)

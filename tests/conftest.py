@@ -1,0 +1,82 @@
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import rag  # noqa: F401  (first: the offline environment)
+from rag.embeddings import SentenceTransformerEmbeddings
+from rag.settings import Settings
+from rag.store import DocumentStore, open_store
+
+from offline_guard import MARKER, NetworkGuard
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+ARTICLE = CORPUS / "meta-behemoth-open-source.txt"
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[NetworkGuard]:
+    """Fails any test that connects, or resolves a name, beyond loopback."""
+    guard = NetworkGuard()
+    guard.install()
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    if guard.violations:
+        pytest.fail(f"test reached beyond loopback: {guard.violations}")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer's rag.toml or RAG_* variables leak into a test."""
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> SentenceTransformerEmbeddings:
+    """The real packaged model, loaded once for the whole run."""
+    return SentenceTransformerEmbeddings.from_settings(Settings().embeddings)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def store(settings: Settings, embeddings: SentenceTransformerEmbeddings) -> DocumentStore:
+    return open_store(settings, embeddings)
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_rag(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
+    """Run the installed `rag` command in a child process under the network guard."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    child_env["PYTHONPATH"] = str(Path(__file__).parent / "subprocess_site")
+    child_env.update(env or {})
+    done = subprocess.run(
+        [str(VENV_BIN / "rag"), *args],
+        cwd=cwd,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert MARKER not in done.stderr, done.stderr
+    return CliResult(done.returncode, done.stdout, done.stderr)

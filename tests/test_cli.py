@@ -1,0 +1,120 @@
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+
+from conftest import ARTICLE, CORPUS, run_rag
+
+QUESTION = "what did the Meta spokesperson say?"
+
+
+@pytest.mark.slow
+def test_ingest_then_search_json_then_nothing_to_embed(tmp_path: Path) -> None:
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    first = run_rag("ingest", "corpus/", cwd=tmp_path)
+    assert first.code == 0, first.stderr
+    added = re.search(r"Chunks: (\d+) added, .* (\d+) embedded", first.stdout)
+    assert added and int(added[1]) == int(added[2]) > 0, first.stdout
+    assert (tmp_path / ".rag" / "chroma").is_dir()
+
+    found = run_rag("search", QUESTION, "--json", "-k", "3", cwd=tmp_path)
+    assert found.code == 0, found.stderr
+    payload = json.loads(found.stdout)
+    text = ARTICLE.read_text(encoding="utf-8")
+    assert payload["k"] == 3 and len(payload["results"]) == 3
+    for hit in payload["results"]:
+        assert {"score", "source", "start", "end", "text"} <= hit.keys()
+        assert text[hit["start"] : hit["end"]] == hit["text"]
+
+    again = run_rag("ingest", "corpus/", cwd=tmp_path)
+    assert again.code == 0, again.stderr
+    assert "0 embedded" in again.stdout
+    assert "1 skipped (unchanged)" in again.stdout
+
+
+def test_default_path_is_corpus_and_help_explains(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "rag ingest" in out and "RAG_" in out
+    assert main(["ingest"]) == 1  # cwd is an empty temp dir: no corpus/ here
+    err = capsys.readouterr().err
+    assert err.strip() == "rag: error: no such file or folder: corpus"
+
+
+def _documents(data_dir: Path, capsys) -> str:
+    assert main(["--data-dir", str(data_dir), "documents"]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (None, None, "no such file or folder"),
+        ("empty.txt", b"", "empty file"),
+        ("binary.txt", bytes(range(256)), "binary file"),
+        ("latin1.txt", "cr\u00e8me br\u00fbl\u00e9e".encode("latin-1"), "not UTF-8 text"),
+        ("slides.pptx", b"PK\x03\x04", "unsupported file type '.pptx'"),
+    ],
+)
+def test_bad_input_one_line_error_and_index_unchanged(
+    tmp_path: Path, capsys, name: str | None, content: bytes | None, message: str
+) -> None:
+    data = tmp_path / "index"
+    assert main(["--data-dir", str(data), "ingest", str(CORPUS)]) == 0
+    capsys.readouterr()
+    before = _documents(data, capsys)
+
+    bad = tmp_path / (name or "missing.txt")
+    if content is not None:
+        bad.write_bytes(content)
+    code = main(["--data-dir", str(data), "ingest", str(bad)])
+    captured = capsys.readouterr()
+    assert code == 1
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rag: error: ") and message in lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    assert _documents(data, capsys) == before
+
+
+def test_folder_with_good_and_bad_files_reports_the_bad(tmp_path: Path, capsys) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(ARTICLE, docs)
+    (docs / "empty.md").write_bytes(b"")
+    (docs / "notes.txt").write_text("Kiwis are flightless birds from New Zealand.")
+    code = main(["--data-dir", str(tmp_path / "index"), "ingest", str(docs)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 added" in captured.out
+    assert captured.err.strip().splitlines() == [
+        "rag: error: docs/empty.md: empty file, nothing to index"
+    ]
+
+
+def test_search_rejects_an_empty_query(tmp_path: Path, capsys) -> None:
+    assert main(["search", "  "]) == 1
+    assert capsys.readouterr().err.strip() == "rag: error: the question is empty"
+
+
+def test_remove_drops_a_document(tmp_path: Path, capsys) -> None:
+    data = str(tmp_path / "index")
+    assert main(["--data-dir", data, "ingest", str(CORPUS)]) == 0
+    capsys.readouterr()
+    assert main(["--data-dir", data, "remove", str(ARTICLE)]) == 0
+    assert re.match(r"Removed 1 documents \(\d+ chunks\)", capsys.readouterr().out)
+    assert "0 documents, 0 chunks" in _documents(Path(data), capsys)
+    assert main(["--data-dir", data, "remove", str(ARTICLE)]) == 1
+    assert "not in the index" in capsys.readouterr().err
+
+
+def test_bad_input_in_a_real_process_prints_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "blob.txt").write_bytes(b"\x00\x01\x02")
+    done = run_rag("ingest", "blob.txt", cwd=tmp_path)
+    assert done.code == 1
+    assert done.stderr.strip() == "rag: error: blob.txt: binary file, not text"
