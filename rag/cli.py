@@ -1,26 +1,28 @@
-"""The `rag` command line: ingest documents, search them, list and remove them."""
+"""The `rag` command line: ingest documents, search them, ask questions, list and remove."""
 
 import argparse
 import json
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from rag.errors import RagError
 
 if TYPE_CHECKING:
-    from rag.embeddings import SentenceTransformerEmbeddings
+    from rag.answer import Answer, Turn
     from rag.ingest import IngestReport
+    from rag.pipeline import Pipeline
     from rag.settings import Settings
-    from rag.store import DocumentStore
 
 EXAMPLES = """\
 examples:
   rag ingest                       index ./corpus (only new or changed files are embedded)
+  rag ask "What did the Meta spokesperson say?"
+  rag ask --json - < questions.txt one JSON answer per line, model loaded once
   rag ingest notes/ paper.md       index a folder and a file
   rag search "what did the Meta spokesperson say?" -k 3
   rag search "behemoth delay" --json | jq '.results[0]'
@@ -73,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, metavar="N", help="number of passages (default: setting)")
     search.add_argument("--json", action="store_true", help="print one JSON object")
 
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question from the documents, with cited passages",
+        description="Answer from the indexed documents. Every [n] in the answer cites a "
+        "passage that was checked to support its sentence; when the documents don't "
+        "hold the answer, it says so. With --json, QUESTION may be '-' to read one "
+        "question per line from stdin (plain text, or a JSON object with 'question' and "
+        "optional 'history': [{'question', 'answer'}]) and write one JSON object per line.",
+    )
+    ask.add_argument("question", help="the question, or '-' with --json to read stdin")
+    ask.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default: setting)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+
     commands.add_parser("documents", help="list indexed documents and their chunk counts")
 
     remove = commands.add_parser("remove", help="drop documents from the index (files stay)")
@@ -80,12 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(settings: "Settings") -> tuple["SentenceTransformerEmbeddings", "DocumentStore"]:
-    from rag.embeddings import SentenceTransformerEmbeddings
-    from rag.store import open_store
+def _open(settings: "Settings") -> "Pipeline":
+    from rag.pipeline import Pipeline
 
-    embeddings = SentenceTransformerEmbeddings.from_settings(settings.embeddings)
-    return embeddings, open_store(settings, embeddings)
+    return Pipeline.from_settings(settings)
 
 
 def _display(source: str) -> str:
@@ -117,8 +130,10 @@ def _print_report(report: "IngestReport") -> None:
 def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
     from rag.ingest import ingest
 
-    embeddings, store = _open(settings)
-    report = ingest(args.paths, store, embeddings, settings, progress=args.progress)
+    pipeline = _open(settings)
+    report = ingest(
+        args.paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress
+    )
     if args.json:
         print(json.dumps(asdict(report), indent=2))
         for problem in report.failed:
@@ -128,17 +143,19 @@ def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
     return 1 if report.failed else 0
 
 
-def _search(args: argparse.Namespace, settings: "Settings") -> int:
-    from rag.retrieval import DenseRetriever, Passage, clean_query
-
-    query = clean_query(args.query)
+def _k(args: argparse.Namespace, settings: "Settings") -> int:
     k = args.k if args.k is not None else settings.retrieval.k
     if k < 1:
         raise RagError("-k must be at least 1")
-    _, store = _open(settings)
-    passages = [
-        Passage.from_document(d) for d in DenseRetriever(vectors=store.vectors, k=k).invoke(query)
-    ]
+    return k
+
+
+def _search(args: argparse.Namespace, settings: "Settings") -> int:
+    from rag.retrieval import Passage, clean_query
+
+    query = clean_query(args.query, settings.answer.max_question_chars)
+    k = _k(args, settings)
+    passages = [Passage.from_document(d) for d in _open(settings).retriever(k).invoke(query)]
     if args.json:
         results = [{"rank": rank, **p.model_dump()} for rank, p in enumerate(passages, 1)]
         print(
@@ -154,8 +171,74 @@ def _search(args: argparse.Namespace, settings: "Settings") -> int:
     return 0
 
 
+def _print_answer(answer: "Answer") -> None:
+    print(answer.answer)
+    if answer.refused:
+        print(f"\n(refused: {answer.refusal_reason})")
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        print(f"[{c.n}] {_display(c.source)}, chars {c.start}-{c.end}")
+        print(textwrap.indent(textwrap.fill(c.text, width=92), "    "))
+    for fix in answer.fixes:
+        written = f"[{fix.written}]" if fix.written else "none"
+        now = f"[{fix.now}]" if fix.now else "dropped"
+        print(f"(citation check, sentence {fix.sentence + 1}: {written} -> {now}: {fix.reason})")
+
+
+def _read_questions(stream: TextIO) -> Iterator[tuple[str, list["Turn"]]]:
+    from rag.answer import Turn
+
+    for line in stream:
+        text = line.rstrip("\n")
+        if text.lstrip().startswith("{"):
+            try:
+                item = json.loads(text)
+                history = [Turn.model_validate(t) for t in item.get("history", [])]
+                yield str(item["question"]), history
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RagError(f"bad JSON question line: {exc}") from None
+        else:
+            yield text, []
+
+
+def _ask(args: argparse.Namespace, settings: "Settings") -> int:
+    settings = settings.model_copy(
+        update={"retrieval": settings.retrieval.model_copy(update={"k": _k(args, settings)})}
+    )
+    if args.question == "-":
+        if not args.json:
+            raise RagError("reading questions from stdin needs --json")
+        return _ask_many(settings)
+    pipeline = _open(settings)
+    if args.json:
+        answer = pipeline.chain.invoke(args.question)
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        return 0
+    from rich.console import Console
+
+    with Console(stderr=True).status("Thinking..."):
+        answer = pipeline.chain.invoke(args.question)
+    _print_answer(answer)
+    return 0
+
+
+def _ask_many(settings: "Settings") -> int:
+    """One JSON line per input line; a bad question is reported in its line, not fatal."""
+    pipeline = _open(settings)
+    failures = 0
+    for question, history in _read_questions(sys.stdin):
+        try:
+            result = pipeline.chain.invoke(question, history).to_json()
+        except RagError as exc:
+            failures += 1
+            result = {"question": question, "error": str(exc)}
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
+
+
 def _documents(settings: "Settings") -> int:
-    _, store = _open(settings)
+    store = _open(settings).store
     sources = store.sources()
     for source, count in sorted(sources.items()):
         print(f"{count:6d}  {_display(source)}")
@@ -164,7 +247,7 @@ def _documents(settings: "Settings") -> int:
 
 
 def _remove(args: argparse.Namespace, settings: "Settings") -> int:
-    _, store = _open(settings)
+    store = _open(settings).store
     indexed = store.sources()
     targets = {str(p.resolve()) for p in args.paths}
     missing = sorted(targets - indexed.keys())
@@ -186,6 +269,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _ingest(args, settings)
     if args.command == "search":
         return _search(args, settings)
+    if args.command == "ask":
+        return _ask(args, settings)
     if args.command == "documents":
         return _documents(settings)
     return _remove(args, settings)

@@ -12,17 +12,15 @@ from pydantic import BaseModel, ConfigDict
 
 from rag.errors import RagError
 
-MAX_QUERY_CHARS = 4000
 
-
-def clean_query(query: str) -> str:
+def clean_query(query: str, limit: int) -> str:
     """Reject queries no retriever can use, with a message that says why."""
     text = query.strip()
     if not text:
         raise RagError("the question is empty")
-    if len(text) > MAX_QUERY_CHARS:
+    if len(text) > limit:
         raise RagError(
-            f"the question is too long ({len(text):,} characters; the limit is {MAX_QUERY_CHARS:,})"
+            f"the question is too long ({len(text):,} characters; the limit is {limit:,})"
         )
     return text
 
@@ -36,7 +34,7 @@ class DenseRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        hits = self.vectors.similarity_search_with_score(clean_query(query), k=self.k)
+        hits = self.vectors.similarity_search_with_score(query, k=self.k)
         # Chroma's cosine space returns a distance: 1 - cosine similarity.
         return [
             Document(

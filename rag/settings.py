@@ -9,7 +9,14 @@ import os
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,8 +36,8 @@ class _Section(BaseModel):
 
 
 class ChunkingSettings(_Section):
-    size: int = Field(500, ge=50, le=20_000, description="Target chunk length in characters.")
-    overlap: int = Field(75, ge=0, description="Characters shared by neighbouring chunks.")
+    size: int = Field(300, ge=50, le=20_000, description="Target chunk length in characters.")
+    overlap: int = Field(50, ge=0, description="Characters shared by neighbouring chunks.")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -53,7 +60,50 @@ class StoreSettings(_Section):
 
 
 class RetrievalSettings(_Section):
-    k: int = Field(4, ge=1, le=100, description="Passages retrieved per question.")
+    k: int = Field(3, ge=1, le=100, description="Passages retrieved per question.")
+
+
+class LLMSettings(_Section):
+    base_url: str | None = Field(
+        None,
+        description="An OpenAI-compatible server (vLLM, Ollama, llama.cpp, OpenAI), "
+        "e.g. http://127.0.0.1:11434/v1. Empty means the embedded model.",
+    )
+    model: str = Field("local", description="Model name sent to the server.")
+    api_key: SecretStr | None = None
+    model_file: Path | None = Field(
+        None, description="Embedded GGUF model; default <data_dir>/models/<packaged model>."
+    )
+    threads: int = Field(max(1, os.cpu_count() or 1), ge=1, le=256)
+    context_size: int = Field(4096, ge=512, le=131_072)
+    max_tokens: int = Field(160, ge=16, le=8192, description="Longest answer, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    timeout_s: float = Field(120.0, gt=0, description="Longest wait for a whole answer.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to reach a server.")
+
+
+class AnswerSettings(_Section):
+    prompt: str = Field("answer", description="prompts/<name>.txt for answers.")
+    retry_prompt: str = Field(
+        "answer_retry", description="Asked when the model declines despite strong passages."
+    )
+    condense_prompt: str = Field("condense", description="Rewrites follow-ups to stand alone.")
+    min_score: float = Field(
+        0.25, ge=-1, le=1, description="Refuse without asking the model below this top score."
+    )
+    retry_score: float = Field(
+        0.45, ge=-1, le=1, description="Retry a declined answer when the top score reaches this."
+    )
+    min_support: float = Field(
+        0.6, ge=0, le=1, description="Share of a sentence's content words its passage must hold."
+    )
+    min_retry_overlap: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the question's content words a retried answer must repeat.",
+    )
+    max_question_chars: int = Field(4000, ge=10, le=1_000_000)
 
 
 class Settings(BaseSettings):
@@ -66,6 +116,8 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = EmbeddingSettings()
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -86,6 +138,12 @@ class Settings(BaseSettings):
     @property
     def records_db(self) -> Path:
         return self.data_dir / "records.sqlite"
+
+    @property
+    def model_file(self) -> Path:
+        from rag.model_files import MODEL_FILENAME
+
+        return self.llm.model_file or self.data_dir / "models" / MODEL_FILENAME
 
 
 def config_file() -> Path:

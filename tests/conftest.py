@@ -9,6 +9,9 @@ import pytest
 
 import rag  # noqa: F401  (first: the offline environment)
 from rag.embeddings import SentenceTransformerEmbeddings
+from rag.ingest import ingest
+from rag.model_files import MODEL_FILENAME, ensure_model
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.store import DocumentStore, open_store
 
@@ -48,6 +51,28 @@ def embeddings() -> SentenceTransformerEmbeddings:
     return SentenceTransformerEmbeddings.from_settings(Settings().embeddings)
 
 
+@pytest.fixture(scope="session")
+def model_file() -> Path:
+    """The real packaged chat model, assembled once per checkout (in the ignored .rag/)."""
+    return ensure_model(ROOT / ".rag" / "models" / MODEL_FILENAME, progress=False)
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, model_file: Path) -> Settings:
+    """Settings for an index of corpus/ shared by the tests that only read it."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("corpus-index"), llm={"model_file": model_file}
+    )
+    pipeline = Pipeline.from_settings(settings)
+    ingest([CORPUS], pipeline.store, pipeline.embeddings, settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def corpus_pipeline(corpus_settings: Settings) -> Pipeline:
+    return Pipeline.from_settings(corpus_settings)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "index")
@@ -65,7 +90,9 @@ class CliResult:
     stderr: str
 
 
-def run_rag(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
+def run_rag(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> CliResult:
     """Run the installed `rag` command in a child process under the network guard."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     child_env["PYTHONPATH"] = str(Path(__file__).parent / "subprocess_site")
@@ -74,6 +101,7 @@ def run_rag(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResu
         [str(VENV_BIN / "rag"), *args],
         cwd=cwd,
         env=child_env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=600,

@@ -50,4 +50,4 @@ def test_empty_index_returns_nothing(store):
 @pytest.mark.parametrize("query", ["", "   \n\t", "x" * 100_000])
 def test_unusable_queries_are_refused(query):
     with pytest.raises(RagError):
-        clean_query(query)
+        clean_query(query, 4000)

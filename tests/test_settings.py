@@ -10,7 +10,7 @@ def test_defaults() -> None:
     settings = load_settings()
     assert settings.data_dir == Path(".rag")
     assert settings.store.collection == "documents"
-    assert settings.retrieval.k == 4
+    assert settings.retrieval.k == 3
     assert settings.chunking.overlap < settings.chunking.size
 
 

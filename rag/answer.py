@@ -1,0 +1,66 @@
+"""The result of a question, as every front end receives it: CLI, UI, API, evaluation."""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from rag.retrieval import Passage
+
+REFUSAL = "The documents don't say."
+
+
+class Turn(BaseModel):
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str
+
+
+class Citation(Passage):
+    """A passage the answer cites as `[n]`, with how well it supports its sentences."""
+
+    n: int
+    support: float
+
+
+class CitationFix(BaseModel):
+    """A citation the check changed: `written` became `now` (None: dropped or absent)."""
+
+    sentence: int
+    written: int | None
+    now: int | None
+    reason: str
+
+
+class Timings(BaseModel):
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    llm_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    refusal_reason: str | None = None
+    citations: list[Citation] = []
+    fixes: list[CitationFix] = []
+    passages: list[Passage] = []
+    timings: Timings = Timings()
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape of `rag ask --json`."""
+        return self.model_dump(
+            include={
+                "question",
+                "standalone_question",
+                "answer",
+                "refused",
+                "refusal_reason",
+                "citations",
+                "fixes",
+                "timings",
+            }
+        )

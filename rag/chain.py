@@ -1,0 +1,165 @@
+"""The question-answering chain: condense, retrieve, prompt, generate, check citations.
+
+Its LCEL pieces (prompt | chat model) run inside a small driver that decides, from the
+evidence rather than the prompt alone, when to refuse:
+
+- the best passage scores below `answer.min_score`: refuse without asking the model;
+- the model declines although a passage scores `answer.retry_score` or more: ask once
+  more with a prompt that expects an answer, and keep it only if it passes the check;
+- the model's answer fails the citation check (`rag.grounding`): refuse.
+
+`stream()` yields the model's text as it arrives, then one `Answer`.
+"""
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.retrievers import BaseRetriever
+
+from rag.answer import REFUSAL, Answer, Timings, Turn
+from rag.citations import MARKER
+from rag.errors import RagError
+from rag.grounding import CheckedAnswer, addresses, check_answer
+from rag.llm import llm_errors, server_name
+from rag.prompts import load_prompt
+from rag.retrieval import Passage, clean_query
+from rag.settings import AnswerSettings
+
+HISTORY_TURNS = 3
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the model's text, as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The text streamed so far is discarded: a second attempt follows."""
+
+
+Event = Delta | Retry | Answer
+
+
+def number_passages(passages: Sequence[Passage]) -> str:
+    return "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
+
+
+def format_history(history: Sequence[Turn]) -> str:
+    lines = []
+    for turn in history[-HISTORY_TURNS:]:
+        lines += [f"User: {turn.question}", f"Assistant: {MARKER.sub('', turn.answer).strip()}"]
+    return "\n".join(lines)
+
+
+class QAChain:
+    def __init__(
+        self, retriever: BaseRetriever, llm: BaseChatModel, settings: AnswerSettings
+    ) -> None:
+        self.retriever = retriever
+        self.llm = llm
+        self.settings = settings
+        self.answer_prompt = load_prompt(settings.prompt)
+        self.retry_prompt = load_prompt(settings.retry_prompt)
+        self.condense_chain = load_prompt(settings.condense_prompt) | llm | StrOutputParser()
+        self.llm_where = server_name(llm)
+
+    def invoke(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        for event in self.stream(question, history):
+            if isinstance(event, Answer):
+                return event
+        raise RagError("the chain ended without an answer")  # unreachable by construction
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        started = time.perf_counter()
+        question = clean_query(question, self.settings.max_question_chars)
+        timings = Timings()
+
+        standalone = question
+        if history:
+            began = time.perf_counter()
+            standalone = self.condense(question, history)
+            timings.llm_s += time.perf_counter() - began
+
+        # The previous question rides along: a rewrite may say "the model" where the
+        # conversation used a name, and retrieval needs the name.
+        query = f"{standalone} {history[-1].question}" if history else standalone
+        began = time.perf_counter()
+        passages = [Passage.from_document(d) for d in self.retriever.invoke(query)]
+        timings.retrieve_s = time.perf_counter() - began
+        top = passages[0].score if passages else None
+
+        def finish(checked: CheckedAnswer, refusal: str | None = None) -> Answer:
+            timings.total_s = time.perf_counter() - started
+            return Answer(
+                question=question,
+                standalone_question=standalone,
+                answer=REFUSAL if refusal else checked.text,
+                refused=refusal is not None,
+                refusal_reason=refusal,
+                citations=[] if refusal else checked.citations,
+                fixes=checked.fixes,
+                passages=passages,
+                timings=timings,
+            )
+
+        if top is None or top < self.settings.min_score:
+            best = "no passages" if top is None else f"the best scores {top:.2f}"
+            yield finish(CheckedAnswer(text=""), f"no passage is relevant enough ({best})")
+            return
+
+        messages = self.answer_prompt.format_messages(
+            passages=number_passages(passages), question=standalone
+        )
+        text = yield from self._generate(messages, started, timings)
+        checked = check_answer(text, passages, self.settings.min_support)
+        if checked.declined and top >= self.settings.retry_score:
+            yield Retry()
+            messages = self.retry_prompt.format_messages(
+                passages=number_passages(passages), question=standalone
+            )
+            text = yield from self._generate(messages, started, timings)
+            checked = check_answer(text, passages, self.settings.min_support)
+            if not checked.declined and not addresses(
+                standalone, checked.text, self.settings.min_retry_overlap
+            ):
+                yield finish(checked, "the passages do not answer the question")
+                return
+        if checked.declined:
+            yield finish(checked, "the model found no answer in the passages")
+        elif checked.unsupported:
+            yield finish(checked, "the passages do not support the model's answer")
+        else:
+            yield finish(checked)
+
+    def _generate(
+        self, messages: list[BaseMessage], started: float, timings: Timings
+    ) -> Iterator[Delta]:
+        began = time.perf_counter()
+        parts: list[str] = []
+        with llm_errors(self.llm_where):
+            for chunk in self.llm.stream(messages):
+                if not (piece := chunk.text):
+                    continue
+                if timings.first_token_s is None:
+                    timings.first_token_s = time.perf_counter() - started
+                parts.append(piece)
+                yield Delta(piece)
+        timings.llm_s += time.perf_counter() - began
+        return "".join(parts)
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """Rewrite a follow-up into a question that retrieval can use on its own."""
+        with llm_errors(self.llm_where):
+            rewritten = self.condense_chain.invoke(
+                {"history": format_history(history), "question": question}
+            )
+        line = next((ln.strip() for ln in rewritten.splitlines() if ln.strip()), "")
+        line = line.removeprefix("Rewritten question:").strip().strip("\"'\u201c\u201d")
+        return line if 3 <= len(line) <= self.settings.max_question_chars else question

