@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 QUESTION ?= What did the Meta spokesperson say?
 
-.PHONY: install run test lint format clean
+.PHONY: install run test bench lint clean
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 run: install
 	$(BIN)/rag ingest corpus/
-	$(BIN)/rag search "$(QUESTION)"
+	$(BIN)/rag ask "$(QUESTION)"
 
 test: install
 	$(BIN)/ruff check .
@@ -34,3 +34,8 @@ lint: install
 
 clean:
 	rm -rf .rag .pytest_cache .ruff_cache
+
+# Figures, not tests: model load, answer latency (warm and cold prompt cache), medians.
+bench: install
+	$(BIN)/rag ingest corpus/
+	$(BIN)/rag bench

@@ -88,6 +88,20 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default: setting)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
 
+    bench = commands.add_parser(
+        "bench",
+        help="measure answer latency and model load time (medians, printed and saved)",
+        description="Benchmark the answering path on the current index: model load time, "
+        "end-to-end answer latency with llama.cpp's prompt cache warm (the same question "
+        "again) and cold (cache off), time to first token, and the share of time spent "
+        "outside the model. Prints a table and writes JSON.",
+    )
+    bench.add_argument("--repeat", type=int, default=5, metavar="N", help="runs per figure")
+    bench.add_argument("--question", default=None, help="question to time (default: example)")
+    bench.add_argument(
+        "--out", type=Path, default=None, help="JSON output (default: <data_dir>/bench.json)"
+    )
+
     commands.add_parser("documents", help="list indexed documents and their chunk counts")
 
     remove = commands.add_parser("remove", help="drop documents from the index (files stay)")
@@ -215,12 +229,29 @@ def _ask(args: argparse.Namespace, settings: "Settings") -> int:
         answer = pipeline.chain.invoke(args.question)
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
-    from rich.console import Console
-
-    with Console(stderr=True).status("Thinking..."):
-        answer = pipeline.chain.invoke(args.question)
-    _print_answer(answer)
+    _print_answer(_stream_to_terminal(pipeline, args.question))
     return 0
+
+
+def _stream_to_terminal(pipeline: "Pipeline", question: str) -> "Answer":
+    """Show the model's words as they come (on stderr, erased after), then the answer."""
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    from rag.answer import Answer
+    from rag.chain import Delta, Retry
+
+    draft = Text("Thinking...", style="dim")
+    with Live(draft, console=Console(stderr=True), transient=True, refresh_per_second=8):
+        for event in pipeline.chain.stream(question):
+            if isinstance(event, Answer):
+                return event
+            if isinstance(event, Retry) or draft.plain == "Thinking...":
+                draft.plain = ""
+            if isinstance(event, Delta):
+                draft.append(event.text)
+    raise RagError("the chain ended without an answer")
 
 
 def _ask_many(settings: "Settings") -> int:
@@ -235,6 +266,19 @@ def _ask_many(settings: "Settings") -> int:
             result = {"question": question, "error": str(exc)}
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 1 if failures else 0
+
+
+def _bench(args: argparse.Namespace, settings: "Settings") -> int:
+    from rag.bench import EXAMPLE_QUESTION, print_results, run_bench
+
+    if args.repeat < 1:
+        raise RagError("--repeat must be at least 1")
+    pipeline = _open(settings)
+    if not pipeline.store.sources():
+        raise RagError("the index is empty: run `rag ingest` first")
+    results = run_bench(pipeline, repeat=args.repeat, question=args.question or EXAMPLE_QUESTION)
+    print_results(results, args.out or settings.data_dir / "bench.json")
+    return 0
 
 
 def _documents(settings: "Settings") -> int:
@@ -271,6 +315,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _search(args, settings)
     if args.command == "ask":
         return _ask(args, settings)
+    if args.command == "bench":
+        return _bench(args, settings)
     if args.command == "documents":
         return _documents(settings)
     return _remove(args, settings)

@@ -35,6 +35,7 @@ class EmbeddedServer:
         params.n_ctx = settings.llm.context_size
         params.cpuparams.n_threads = settings.llm.threads
         params.cpuparams_batch.n_threads = settings.llm.threads
+        params.flash_attn_type = 1  # enabled: ~15% faster prompt processing on this CPU
         params.verbosity = 0  # llama.cpp logs every request otherwise
         started = time.perf_counter()
         try:
