@@ -16,9 +16,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable
 
 from rag.answer import REFUSAL, Answer, Timings, Turn
 from rag.citations import MARKER
@@ -65,8 +65,8 @@ class QAChain:
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
-        self.answer_prompt = load_prompt(settings.prompt)
-        self.retry_prompt = load_prompt(settings.retry_prompt)
+        self.answer_chain = load_prompt(settings.prompt) | llm
+        self.retry_chain = load_prompt(settings.retry_prompt) | llm
         self.condense_chain = load_prompt(settings.condense_prompt) | llm | StrOutputParser()
         self.llm_where = server_name(llm)
 
@@ -114,17 +114,12 @@ class QAChain:
             yield finish(CheckedAnswer(text=""), f"no passage is relevant enough ({best})")
             return
 
-        messages = self.answer_prompt.format_messages(
-            passages=number_passages(passages), question=standalone
-        )
-        text = yield from self._generate(messages, started, timings)
+        inputs = {"passages": number_passages(passages), "question": standalone}
+        text = yield from self._generate(self.answer_chain, inputs, started, timings)
         checked = check_answer(text, passages, self.settings.min_support)
         if checked.declined and top >= self.settings.retry_score:
             yield Retry()
-            messages = self.retry_prompt.format_messages(
-                passages=number_passages(passages), question=standalone
-            )
-            text = yield from self._generate(messages, started, timings)
+            text = yield from self._generate(self.retry_chain, inputs, started, timings)
             checked = check_answer(text, passages, self.settings.min_support)
             if not checked.declined and not addresses(
                 standalone, checked.text, self.settings.min_retry_overlap
@@ -139,12 +134,12 @@ class QAChain:
             yield finish(checked)
 
     def _generate(
-        self, messages: list[BaseMessage], started: float, timings: Timings
+        self, chain: Runnable, inputs: dict[str, str], started: float, timings: Timings
     ) -> Iterator[Delta]:
         began = time.perf_counter()
         parts: list[str] = []
         with llm_errors(self.llm_where):
-            for chunk in self.llm.stream(messages):
+            for chunk in chain.stream(inputs):
                 if not (piece := chunk.text):
                     continue
                 if timings.first_token_s is None:
