@@ -33,6 +33,7 @@ class CitationFix(BaseModel):
 
 
 class Timings(BaseModel):
+    attempts: int = 0  # answers asked of the model: 2 when a decline was retried
     retrieve_s: float = 0.0
     first_token_s: float | None = None
     llm_s: float = 0.0
@@ -45,6 +46,7 @@ class Answer(BaseModel):
     answer: str
     refused: bool
     refusal_reason: str | None = None
+    model_text: str | None = None  # what the model wrote, before the citation check
     citations: list[Citation] = []
     fixes: list[CitationFix] = []
     passages: list[Passage] = []

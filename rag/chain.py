@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
@@ -23,6 +24,7 @@ from langchain_core.runnables import Runnable
 from rag.answer import REFUSAL, Answer, Timings, Turn
 from rag.citations import MARKER
 from rag.errors import RagError
+from rag.focus import focus_passages
 from rag.grounding import CheckedAnswer, addresses, check_answer
 from rag.llm import llm_errors, server_name
 from rag.prompts import load_prompt
@@ -47,8 +49,8 @@ class Retry:
 Event = Delta | Retry | Answer
 
 
-def number_passages(passages: Sequence[Passage]) -> str:
-    return "\n\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, start=1))
+def number_passages(texts: Sequence[str]) -> str:
+    return "\n\n".join(f"[{n}] {text}" for n, text in enumerate(texts, start=1))
 
 
 def format_history(history: Sequence[Turn]) -> str:
@@ -58,16 +60,33 @@ def format_history(history: Sequence[Turn]) -> str:
     return "\n".join(lines)
 
 
+def retrieve(
+    retriever: BaseRetriever, question: str, history: Sequence[Turn] = ()
+) -> list[Passage]:
+    # The previous question rides along: a rewrite may say "the model" where the
+    # conversation used a name, and retrieval needs the name.
+    query = f"{question} {history[-1].question}" if history else question
+    return [Passage.from_document(d) for d in retriever.invoke(query)]
+
+
 class QAChain:
     def __init__(
-        self, retriever: BaseRetriever, llm: BaseChatModel, settings: AnswerSettings
+        self,
+        retriever: BaseRetriever,
+        llm: BaseChatModel,
+        settings: AnswerSettings,
+        embeddings: Embeddings | None = None,
     ) -> None:
         self.retriever = retriever
+        self.embeddings = embeddings  # for focusing passages; None shows them whole
         self.llm = llm
         self.settings = settings
         self.answer_chain = load_prompt(settings.prompt) | llm
         self.retry_chain = load_prompt(settings.retry_prompt) | llm
         self.condense_chain = load_prompt(settings.condense_prompt) | llm | StrOutputParser()
+        self.verify_chain = (
+            load_prompt(settings.verify_prompt) | llm.bind(max_tokens=3) | StrOutputParser()
+        )
         self.llm_where = server_name(llm)
 
     def invoke(self, question: str, history: Sequence[Turn] = ()) -> Answer:
@@ -87,13 +106,12 @@ class QAChain:
             standalone = self.condense(question, history)
             timings.llm_s += time.perf_counter() - began
 
-        # The previous question rides along: a rewrite may say "the model" where the
-        # conversation used a name, and retrieval needs the name.
-        query = f"{standalone} {history[-1].question}" if history else standalone
         began = time.perf_counter()
-        passages = [Passage.from_document(d) for d in self.retriever.invoke(query)]
+        passages = retrieve(self.retriever, standalone, history)
         timings.retrieve_s = time.perf_counter() - began
-        top = passages[0].score if passages else None
+        top = max((p.score for p in passages), default=None)
+
+        text: str | None = None
 
         def finish(checked: CheckedAnswer, refusal: str | None = None) -> Answer:
             timings.total_s = time.perf_counter() - started
@@ -103,6 +121,7 @@ class QAChain:
                 answer=REFUSAL if refusal else checked.text,
                 refused=refusal is not None,
                 refusal_reason=refusal,
+                model_text=text,
                 citations=[] if refusal else checked.citations,
                 fixes=checked.fixes,
                 passages=passages,
@@ -114,13 +133,18 @@ class QAChain:
             yield finish(CheckedAnswer(text=""), f"no passage is relevant enough ({best})")
             return
 
-        inputs = {"passages": number_passages(passages), "question": standalone}
+        shown = (
+            focus_passages(standalone, passages, self.embeddings, self.settings.focus_sentences)
+            if self.embeddings
+            else [p.text for p in passages]
+        )
+        inputs = {"passages": number_passages(shown), "question": standalone}
         text = yield from self._generate(self.answer_chain, inputs, started, timings)
-        checked = check_answer(text, passages, self.settings.min_support)
+        checked = check_answer(text, passages, self.settings.min_support, standalone)
         if checked.declined and top >= self.settings.retry_score:
             yield Retry()
             text = yield from self._generate(self.retry_chain, inputs, started, timings)
-            checked = check_answer(text, passages, self.settings.min_support)
+            checked = check_answer(text, passages, self.settings.min_support, standalone)
             if not checked.declined and not addresses(
                 standalone, checked.text, self.settings.min_retry_overlap
             ):
@@ -130,13 +154,34 @@ class QAChain:
             yield finish(checked, "the model found no answer in the passages")
         elif checked.unsupported:
             yield finish(checked, "the passages do not support the model's answer")
+        elif self.settings.verify and not self.confirms(standalone, checked, timings):
+            yield finish(checked, "the cited passages do not state this answer")
         else:
             yield finish(checked)
+
+    def confirms(self, question: str, checked: CheckedAnswer, timings: Timings) -> bool:
+        """A second, narrow question to the model: do the cited passages state the answer?
+
+        The lexical check cannot see a true sentence that answers a different question;
+        asked this directly, the model can. Anything but a clear "No" counts as yes.
+        """
+        began = time.perf_counter()
+        with llm_errors(self.llm_where):
+            verdict = self.verify_chain.invoke(
+                {
+                    "passages": "\n\n".join(c.text for c in checked.citations),
+                    "question": question,
+                    "answer": MARKER.sub("", checked.text).strip(),
+                }
+            )
+        timings.llm_s += time.perf_counter() - began
+        return not verdict.strip().lower().startswith("no")
 
     def _generate(
         self, chain: Runnable, inputs: dict[str, str], started: float, timings: Timings
     ) -> Iterator[Delta]:
         began = time.perf_counter()
+        timings.attempts += 1
         parts: list[str] = []
         with llm_errors(self.llm_where):
             for chunk in chain.stream(inputs):

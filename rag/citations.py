@@ -57,6 +57,18 @@ def _is_boundary(text: str, gap_start: int, gap_end: int) -> bool:
     return ended and (following.isupper() or following.isdigit() or following in _OPENERS)
 
 
+def sentence_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, separator after) of each sentence of the text."""
+    spans: list[tuple[int, int, str]] = []
+    start = 0
+    for gap in _GAP.finditer(text):
+        if _is_boundary(text, gap.start(), gap.end()):
+            spans.append((start, gap.start(), "\n" if "\n" in gap.group() else " "))
+            start = gap.end()
+    spans.append((start, len(text), ""))
+    return spans
+
+
 def parse_answer(answer: str, passage_count: int) -> ParsedAnswer:
     """Split an answer into sentences and attach each marker to the sentence it closes."""
     clean_parts: list[str] = []
@@ -70,13 +82,7 @@ def parse_answer(answer: str, passage_count: int) -> ParsedAnswer:
     clean_parts.append(answer[cursor:])
     clean = "".join(clean_parts)
 
-    spans: list[tuple[int, int, str]] = []  # (start, end, separator after)
-    start = 0
-    for gap in _GAP.finditer(clean):
-        if _is_boundary(clean, gap.start(), gap.end()):
-            spans.append((start, gap.start(), "\n" if "\n" in gap.group() else " "))
-            start = gap.end()
-    spans.append((start, len(clean), ""))
+    spans = sentence_spans(clean)
 
     sentences = [Sentence(_tidy(clean[s:e]), [], sep) for s, e, sep in spans]
     out_of_range: list[int] = []

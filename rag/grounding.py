@@ -24,6 +24,18 @@ _DECLINE = re.compile(
 )
 
 
+# A sentence ending in one of these lost its object: the model wrote "spoke to [3]."
+# with the marker standing in for a name, and without the marker nothing is said.
+_DANGLING = frozenset(
+    "a an the to in of for with by at from on into about as than and or but that".split()
+)
+
+
+def is_fragment(sentence: str) -> bool:
+    words = re.findall(r"[\w']+", sentence.lower())
+    return bool(words) and words[-1] in _DANGLING
+
+
 @dataclass
 class CheckedAnswer:
     text: str
@@ -45,7 +57,13 @@ def declines(text: str) -> bool:
     return not text.strip() or bool(first and _DECLINE.search(first[0].text))
 
 
-def check_answer(text: str, passages: list[Passage], min_support: float) -> CheckedAnswer:
+# A cited passage is kept only if it supports the sentence nearly as well as the best one.
+_REPOINT_MARGIN = 0.15
+
+
+def check_answer(
+    text: str, passages: list[Passage], min_support: float, question: str = ""
+) -> CheckedAnswer:
     if declines(text):
         return CheckedAnswer(text=text.strip(), declined=True)
     parsed = parse_answer(text, len(passages))
@@ -61,8 +79,15 @@ def check_answer(text: str, passages: list[Passage], min_support: float) -> Chec
             sentence.cited = []
             kept.append(sentence)
             continue
-        scores = {n: support(sentence.text, p.text) for n, p in enumerate(passages, start=1)}
-        cited = _checked_citations(index, sentence, scores, passages, min_support, fixes)
+        scores = {
+            n: support(sentence.text, p.text, question) for n, p in enumerate(passages, start=1)
+        }
+        if is_fragment(sentence.text):
+            cited = []
+        else:
+            cited = _checked_citations(
+                index, sentence, scores, passages, min_support, question, fixes
+            )
         if first_content_supported is None:
             first_content_supported = bool(cited)
         if not cited:
@@ -71,7 +96,8 @@ def check_answer(text: str, passages: list[Passage], min_support: float) -> Chec
                     sentence=index,
                     written=sentence.cited[0] if sentence.cited else None,
                     now=None,
-                    reason="sentence removed: no passage supports it",
+                    reason="sentence removed: "
+                    + ("incomplete" if is_fragment(sentence.text) else "no passage supports it"),
                 )
             )
             continue
@@ -94,23 +120,26 @@ def _checked_citations(
     scores: dict[int, float],
     passages: list[Passage],
     min_support: float,
+    question: str,
     fixes: list[CitationFix],
 ) -> list[int]:
-    """The citations a sentence keeps: its own if they support it, else the best passage."""
+    """The citations a sentence keeps: its own if they support it about as well as any
+    passage does, else the passage that supports it best."""
+    best = max(scores, key=lambda n: scores[n])
     if sentence.cited:
         together = " ".join(passages[n - 1].text for n in sentence.cited)
-        if support(sentence.text, together) >= min_support:
-            # Several passages may share a sentence; each must hold some of it.
-            kept = [n for n in sentence.cited if scores[n] >= min_support / 2]
-            for n in sentence.cited:
-                if n not in kept:
-                    fixes.append(
-                        CitationFix(
-                            sentence=index, written=n, now=None, reason=f"[{n}] adds nothing"
+        if support(sentence.text, together, question) >= min_support:
+            # Several passages may share a sentence; each must hold a fair part of it.
+            floor = max(min_support / 2, scores[best] - _REPOINT_MARGIN)
+            if kept := [n for n in sentence.cited if scores[n] >= floor]:
+                for n in sentence.cited:
+                    if n not in kept:
+                        fixes.append(
+                            CitationFix(
+                                sentence=index, written=n, now=None, reason=f"[{n}] adds little"
+                            )
                         )
-                    )
-            return kept
-    best = max(scores, key=lambda n: scores[n])
+                return kept
     if scores[best] < min_support:
         return []
     written = sentence.cited[0] if sentence.cited else None

@@ -26,16 +26,22 @@ class EmbeddedServer:
         import xllamacpp
 
         path = settings.model_file
-        if settings.llm.model_file is None:
+        if path.name == MODEL_FILENAME:  # the packaged model: assembled on first use
             ensure_model(path)
         elif not path.is_file():
             raise RagError(f"model file not found: {path}")
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
-        params.n_ctx = settings.llm.context_size
+        # Each of the `parallel` slots gets `context_size` tokens. Decoding several
+        # requests in one batch costs little more than one: generation is memory-bound.
+        params.n_parallel = settings.llm.parallel
+        params.n_ctx = settings.llm.context_size * settings.llm.parallel
         params.cpuparams.n_threads = settings.llm.threads
         params.cpuparams_batch.n_threads = settings.llm.threads
         params.flash_attn_type = 1  # enabled: ~15% faster prompt processing on this CPU
+        # Reuse cached passages that recur at other positions in the next prompt (KV
+        # shifting): follow-ups and neighbouring questions often retrieve the same ones.
+        params.n_cache_reuse = 32
         params.verbosity = 0  # llama.cpp logs every request otherwise
         started = time.perf_counter()
         try:
@@ -52,13 +58,18 @@ class EmbeddedServer:
         self.base_url = self._server.listening_address + "/v1"
 
 
-_servers: dict[tuple[str, int, int], EmbeddedServer] = {}
+_servers: dict[tuple[str, int, int, int], EmbeddedServer] = {}
 _servers_lock = threading.Lock()
 
 
 def embedded_server(settings: Settings) -> EmbeddedServer:
     """One loaded model per process, however many chains use it."""
-    key = (str(settings.model_file), settings.llm.context_size, settings.llm.threads)
+    key = (
+        str(settings.model_file),
+        settings.llm.context_size,
+        settings.llm.threads,
+        settings.llm.parallel,
+    )
     with _servers_lock:
         if key not in _servers:
             _servers[key] = EmbeddedServer(settings)

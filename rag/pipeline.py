@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from rag.chain import QAChain
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.retrieval import DenseRetriever
+from rag.retrieval import HybridRetriever, KeywordIndex
 from rag.settings import Settings
 from rag.store import DocumentStore, open_store
 
@@ -19,19 +19,31 @@ class Pipeline:
     embeddings: SentenceTransformerEmbeddings
     store: DocumentStore
     _chain: QAChain | None = field(default=None, init=False)
+    _keywords: KeywordIndex | None = field(default=None, init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Pipeline":
         embeddings = SentenceTransformerEmbeddings.from_settings(settings.embeddings)
         return cls(settings, embeddings, open_store(settings, embeddings))
 
-    def retriever(self, k: int | None = None) -> DenseRetriever:
-        return DenseRetriever(vectors=self.store.vectors, k=k or self.settings.retrieval.k)
+    def retriever(self, k: int | None = None) -> HybridRetriever:
+        if self._keywords is None:
+            self._keywords = KeywordIndex(self.store)
+        retrieval = self.settings.retrieval
+        return HybridRetriever(
+            store=self.store,
+            keywords=self._keywords,
+            k=k or retrieval.k,
+            mode=retrieval.mode,
+            candidates=retrieval.candidates,
+        )
 
     @property
     def chain(self) -> QAChain:
         if self._chain is None:
             from rag.llm import chat_model
 
-            self._chain = QAChain(self.retriever(), chat_model(self.settings), self.settings.answer)
+            self._chain = QAChain(
+                self.retriever(), chat_model(self.settings), self.settings.answer, self.embeddings
+            )
         return self._chain

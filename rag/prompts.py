@@ -1,7 +1,8 @@
-"""Prompt templates from `prompts/*.txt`: a `[system]` section and a `[user]` section.
+"""Prompt templates from `prompts/*.txt`: `[system]`, `[user]` and `[assistant]` sections.
 
-Templates use `{name}` placeholders (LangChain f-string format); a literal brace is
-written twice.
+Sections become chat messages in file order, so worked examples can precede the real
+question as earlier turns. The last section must be `[user]`. Templates use `{name}`
+placeholders (LangChain f-string format); a literal brace is written twice.
 """
 
 import re
@@ -13,7 +14,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from rag.errors import RagError
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-_SECTION = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
+_SECTION = re.compile(r"^\[(system|user|assistant)\]\s*$", re.MULTILINE)
+_ROLES = {"system": "system", "user": "human", "assistant": "ai"}
 
 
 @cache
@@ -24,10 +26,7 @@ def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> ChatPromptTemplate:
     except OSError:
         raise RagError(f"prompt not found: {path}") from None
     parts = _SECTION.split(text)
-    sections = dict(zip(parts[1::2], (body.strip() for body in parts[2::2]), strict=True))
-    if "user" not in sections:
-        raise RagError(f"prompt {path} has no [user] section")
-    roles = [("system", "system"), ("user", "human")]
-    return ChatPromptTemplate.from_messages(
-        [(role, sections[key]) for key, role in roles if sections.get(key)]
-    )
+    sections = list(zip(parts[1::2], (body.strip() for body in parts[2::2]), strict=True))
+    if not sections or sections[-1][0] != "user":
+        raise RagError(f"prompt {path} must end with a [user] section")
+    return ChatPromptTemplate.from_messages([(_ROLES[role], body) for role, body in sections])

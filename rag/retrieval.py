@@ -1,16 +1,27 @@
-"""Retrievers: a question in, scored chunks out, as LangChain `Document`s.
+"""Retrieval: a question in, scored chunks out, as LangChain `Document`s.
 
-Scores are cosine similarities (1 = same direction), written into each document's
-metadata as `score` so every consumer sees the same number.
+Three modes share one retriever: `dense` (MiniLM vectors in Chroma), `bm25` (keywords,
+rank_bm25) and `hybrid`, which fuses both rankings by reciprocal rank fusion. Whatever
+the mode, each document's `score` is its cosine similarity to the question, so the
+refusal thresholds mean the same thing in every mode; `rank_dense`, `rank_bm25` and
+`rrf` in the metadata show how it was found.
 """
 
-from langchain_chroma import Chroma
+import threading
+from typing import Literal
+
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import BaseModel, ConfigDict
+from rank_bm25 import BM25Okapi
 
 from rag.errors import RagError
+from rag.store import DocumentStore
+from rag.support import terms
+
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
 
 
 def clean_query(query: str, limit: int) -> str:
@@ -25,25 +36,90 @@ def clean_query(query: str, limit: int) -> str:
     return text
 
 
-class DenseRetriever(BaseRetriever):
+class KeywordIndex:
+    """BM25 over every chunk in the store, rebuilt when the store has changed since."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._version: tuple[float, int] | None = None
+        self._ids: list[str] = []
+        self._terms: list[set[str]] = []
+        self._bm25: BM25Okapi | None = None
+
+    def search(self, query: str, n: int) -> list[str]:
+        """Ids of the best `n` chunks that share a term with the query."""
+        with self._lock:
+            version = self.store.records.version()
+            if version != self._version:
+                chunks = self.store.vectors.get(include=["documents"])
+                tokenized = [terms(t) for t in chunks["documents"]]
+                self._ids = chunks["ids"]
+                self._terms = [set(t) for t in tokenized]
+                self._bm25 = BM25Okapi(tokenized) if self._ids else None
+                self._version = version
+            bm25, ids, chunk_terms = self._bm25, self._ids, self._terms
+        wanted = terms(query)
+        if bm25 is None or not wanted:
+            return []
+        # Okapi IDF goes negative for terms in most chunks of a tiny index, so
+        # matching is decided by shared terms and only the order by score.
+        scores = bm25.get_scores(wanted)
+        matching = [i for i, t in enumerate(chunk_terms) if t.intersection(wanted)]
+        return [ids[i] for i in sorted(matching, key=lambda i: -scores[i])[:n]]
+
+
+class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    vectors: Chroma
-    k: int = 4
+    store: DocumentStore
+    keywords: KeywordIndex
+    k: int = 3
+    mode: RetrievalMode = "hybrid"
+    candidates: int = 20  # from each ranking, before fusion
+    rrf_k: int = 60
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        hits = self.vectors.similarity_search_with_score(query, k=self.k)
-        # Chroma's cosine space returns a distance: 1 - cosine similarity.
-        return [
-            Document(
-                id=doc.id,
-                page_content=doc.page_content,
-                metadata={**doc.metadata, "score": round(1.0 - distance, 6)},
+        vectors = self.store.vectors
+        question = np.array(vectors.embeddings.embed_query(query))
+        n = self.k if self.mode == "dense" else max(self.candidates, self.k)
+        dense: dict[str, Document] = {}
+        if self.mode != "bm25":
+            for doc, distance in vectors.similarity_search_by_vector_with_relevance_scores(
+                question.tolist(), k=n
+            ):
+                doc.metadata = {**doc.metadata, "score": round(1.0 - distance, 6)}
+                dense[doc.id or ""] = doc
+        keyword_ids = self.keywords.search(query, n) if self.mode != "dense" else []
+        found = {**dense, **self._fetch([i for i in keyword_ids if i not in dense], question)}
+
+        fused: dict[str, float] = {}
+        for name, ranking in (("rank_dense", list(dense)), ("rank_bm25", keyword_ids)):
+            for rank, chunk_id in enumerate(ranking, start=1):
+                found[chunk_id].metadata[name] = rank
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        best = sorted(fused, key=lambda i: -fused[i])[: self.k]
+        for chunk_id in best:
+            found[chunk_id].metadata["rrf"] = round(fused[chunk_id], 6)
+        return [found[i] for i in best]
+
+    def _fetch(self, ids: list[str], question: np.ndarray) -> dict[str, Document]:
+        """Chunks found by keywords only, scored by cosine like the dense ones."""
+        if not ids:
+            return {}
+        got = self.store.vectors.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        return {
+            chunk_id: Document(
+                id=chunk_id,
+                page_content=text,
+                metadata={**meta, "score": round(float(np.dot(vector, question)), 6)},
             )
-            for doc, distance in hits
-        ]
+            for chunk_id, text, meta, vector in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
 
 
 class Passage(BaseModel):

@@ -7,7 +7,7 @@ Nested sections map to env names with a double underscore, e.g. `retrieval.k` is
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -36,8 +36,8 @@ class _Section(BaseModel):
 
 
 class ChunkingSettings(_Section):
-    size: int = Field(300, ge=50, le=20_000, description="Target chunk length in characters.")
-    overlap: int = Field(50, ge=0, description="Characters shared by neighbouring chunks.")
+    size: int = Field(600, ge=50, le=20_000, description="Target chunk length in characters.")
+    overlap: int = Field(100, ge=0, description="Characters shared by neighbouring chunks.")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -61,6 +61,10 @@ class StoreSettings(_Section):
 
 class RetrievalSettings(_Section):
     k: int = Field(3, ge=1, le=100, description="Passages retrieved per question.")
+    mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "hybrid", description="Vectors, keywords, or both fused by reciprocal rank."
+    )
+    candidates: int = Field(20, ge=1, le=1000, description="Per ranking, before fusion.")
 
 
 class LLMSettings(_Section):
@@ -75,7 +79,10 @@ class LLMSettings(_Section):
         None, description="Embedded GGUF model; default <data_dir>/models/<packaged model>."
     )
     threads: int = Field(max(1, os.cpu_count() or 1), ge=1, le=256)
-    context_size: int = Field(4096, ge=512, le=131_072)
+    context_size: int = Field(4096, ge=512, le=131_072, description="Tokens per request.")
+    parallel: int = Field(
+        1, ge=1, le=16, description="Requests the embedded model serves at once (batched)."
+    )
     max_tokens: int = Field(160, ge=16, le=8192, description="Longest answer, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     timeout_s: float = Field(120.0, gt=0, description="Longest wait for a whole answer.")
@@ -88,8 +95,12 @@ class AnswerSettings(_Section):
         "answer_retry", description="Asked when the model declines despite strong passages."
     )
     condense_prompt: str = Field("condense", description="Rewrites follow-ups to stand alone.")
+    verify_prompt: str = Field(
+        "verify", description="Asks the model whether the cited passages state the answer."
+    )
+    verify: bool = Field(False, description="Refuse answers the model's own check rejects.")
     min_score: float = Field(
-        0.25, ge=-1, le=1, description="Refuse without asking the model below this top score."
+        0.05, ge=-1, le=1, description="Refuse without asking the model below this top score."
     )
     retry_score: float = Field(
         0.45, ge=-1, le=1, description="Retry a declined answer when the top score reaches this."
@@ -102,6 +113,12 @@ class AnswerSettings(_Section):
         ge=0,
         le=1,
         description="Share of the question's content words a retried answer must repeat.",
+    )
+    focus_sentences: int = Field(
+        0,
+        ge=0,
+        le=200,
+        description="Sentences shown to the model across all passages (0: whole passages).",
     )
     max_question_chars: int = Field(4000, ge=10, le=1_000_000)
 

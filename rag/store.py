@@ -39,6 +39,16 @@ class SourceRecordManager(SQLRecordManager):
             )
         return {source: count for source, count in rows if source is not None}
 
+    def version(self) -> tuple[float, int]:
+        """Changes whenever a chunk is written or deleted: (last write time, count)."""
+        with self._make_session() as session:
+            latest, count = (
+                session.query(func.max(UpsertionRecord.updated_at), func.count())
+                .filter(UpsertionRecord.namespace == self.namespace)
+                .one()
+            )
+        return (latest or 0.0, count)
+
 
 def chunk_id(chunk: Document) -> str:
     """A chunk's id is the hash of its text and metadata, so any change makes a new id."""

@@ -59,13 +59,14 @@ class ScriptedModel(FakeListChatModel):
 
 
 def make_chain(responses: Sequence[str], score: float = 0.7) -> tuple[QAChain, ScriptedModel]:
+    """A chain with every gate on, the model's own check included."""
     model = ScriptedModel(responses=list(responses), prompts=[])
     retriever = ScriptedRetriever(score=score, queries=[])
-    return QAChain(retriever, model, AnswerSettings()), model
+    return QAChain(retriever, model, AnswerSettings(verify=True)), model
 
 
 def test_answer_streams_then_arrives_checked():
-    chain, model = make_chain(["The bridge opened in 1932 [2]."])
+    chain, model = make_chain(["The bridge opened in 1932 [2].", "Yes"])
     events = list(chain.stream("When did the bridge open?"))
     deltas = [e.text for e in events if isinstance(e, Delta)]
     answer = events[-1]
@@ -83,7 +84,7 @@ def test_answer_streams_then_arrives_checked():
 
 
 def test_weak_evidence_is_refused_without_asking_the_model():
-    chain, model = make_chain(["unused"], score=0.1)
+    chain, model = make_chain(["unused"], score=0.02)
     answer = chain.invoke("What colour is the sky?")
     assert answer.refused and answer.answer == REFUSAL
     assert "relevant" in answer.refusal_reason
@@ -91,12 +92,14 @@ def test_weak_evidence_is_refused_without_asking_the_model():
 
 
 def test_decline_with_strong_evidence_is_retried_once():
-    chain, model = make_chain(["The documents don't say.", "The bridge opened in 1932 [1]."])
+    chain, model = make_chain(
+        ["The documents don't say.", "The bridge opened in 1932 [1].", "Yes."]
+    )
     events = list(chain.stream("When did the bridge open?"))
     assert sum(isinstance(e, Retry) for e in events) == 1
     answer = events[-1]
     assert not answer.refused and answer.citations[0].n == 1
-    assert len(model.prompts) == 2 and "The answer is in the passages" in model.prompts[1]
+    assert len(model.prompts) == 3 and "The answer is in the passages" in model.prompts[1]
 
 
 def test_retried_answer_about_something_else_is_refused():
@@ -111,6 +114,22 @@ def test_decline_with_middling_evidence_is_refused_without_retry():
     assert answer.refused and len(model.prompts) == 1
 
 
+def test_answer_the_models_check_rejects_is_refused():
+    chain, model = make_chain(["The bridge opened in 1932 [1].", "No."])
+    answer = chain.invoke("When was the bridge designed?")
+    assert answer.refused and answer.refusal_reason == "the cited passages do not state this answer"
+    assert answer.model_text == "The bridge opened in 1932 [1]."
+    check = model.prompts[-1]
+    assert "Proposed answer: The bridge opened in 1932." in check and TEXTS[0] in check
+
+
+def test_the_models_check_is_off_by_default():
+    model = ScriptedModel(responses=["The bridge opened in 1932 [1].", "No."], prompts=[])
+    chain = QAChain(ScriptedRetriever(queries=[]), model, AnswerSettings())
+    assert not chain.invoke("When was the bridge designed?").refused
+    assert len(model.prompts) == 1
+
+
 def test_invented_fact_is_refused():
     chain, _ = make_chain(["The bridge is 2,737 metres long [1]."])
     answer = chain.invoke("How long is the bridge?")
@@ -119,7 +138,9 @@ def test_invented_fact_is_refused():
 
 
 def test_follow_up_is_condensed_before_retrieval():
-    chain, model = make_chain(["When did the bridge open?", "The bridge opened in 1932 [1]."])
+    chain, model = make_chain(
+        ["When did the bridge open?", "The bridge opened in 1932 [1].", "Yes"]
+    )
     history = [Turn(question="Tell me about the bridge.", answer="It spans the bay [1].")]
     answer = chain.invoke("and when did it open?", history)
     assert answer.standalone_question == "When did the bridge open?"

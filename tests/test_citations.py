@@ -127,3 +127,25 @@ def test_a_real_answer_is_not_a_decline():
 def test_answer_must_take_up_the_question_when_retried():
     assert addresses("When did the bridge open?", "The bridge opened in 1932.", 0.5)
     assert not addresses("How long is the bridge?", "Engineers painted the towers orange.", 0.5)
+
+
+def test_words_from_the_question_are_not_claims():
+    from rag.support import support
+
+    passage = PASSAGES[2].text  # "Engineers painted the towers orange to make them visible in fog."
+    question = "Why were the bridge towers given their colour?"
+    answer = "The bridge towers were given their colour to make them visible in fog."
+    assert support(answer, passage) < 0.6  # "bridge", "given", "colour" are not in it
+    assert support(answer, passage, question) == 1.0
+    assert support("The bridge towers were given their colour.", passage, question) < 0.6
+    assert support("They were painted in 1931.", passage, "When were they painted?") == 0.0
+
+
+def test_citation_moves_to_the_passage_that_supports_it_best():
+    passages = [
+        _passage(1, "The council met in 1985 and the bridge tolls were discussed at length."),
+        _passage(2, "Tolls on the bridge were removed in 1985 by the city council."),
+    ]
+    checked = check_answer("The city council removed the bridge tolls in 1985 [1].", passages, 0.6)
+    assert [c.n for c in checked.citations] == [2]
+    assert checked.fixes[0].written == 1 and checked.fixes[0].now == 2

@@ -2,9 +2,15 @@ import pytest
 
 from rag.errors import RagError
 from rag.ingest import ingest
-from rag.retrieval import DenseRetriever, Passage, clean_query
+from rag.retrieval import HybridRetriever, KeywordIndex, Passage, clean_query
 
 from conftest import ARTICLE, CORPUS
+
+SPOKESPERSON = "What did the Meta spokesperson say?"
+
+
+def retriever(store, mode: str = "hybrid", k: int = 3) -> HybridRetriever:
+    return HybridRetriever(store=store, keywords=KeywordIndex(store), k=k, mode=mode)
 
 
 @pytest.fixture
@@ -13,10 +19,9 @@ def corpus_store(store, embeddings, settings):
     return store
 
 
-def test_spokesperson_question_finds_the_statement_in_the_top_3(corpus_store):
-    docs = DenseRetriever(vectors=corpus_store.vectors, k=3).invoke(
-        "What did the Meta spokesperson say?"
-    )
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_spokesperson_question_finds_the_statement_in_the_top_3(corpus_store, mode):
+    docs = retriever(corpus_store, mode).invoke(SPOKESPERSON)
     assert len(docs) == 3
     assert any(
         "unchanged" in d.page_content or "We plan to continue releasing" in d.page_content
@@ -24,17 +29,41 @@ def test_spokesperson_question_finds_the_statement_in_the_top_3(corpus_store):
     )
 
 
-def test_passages_carry_scores_and_exact_offsets(corpus_store):
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_passages_carry_cosine_scores_and_exact_offsets(corpus_store, mode):
     text = ARTICLE.read_text(encoding="utf-8")
-    docs = DenseRetriever(vectors=corpus_store.vectors, k=5).invoke("Why was Behemoth delayed?")
+    docs = retriever(corpus_store, mode, k=5).invoke("Why was Behemoth delayed?")
     passages = [Passage.from_document(d) for d in docs]
-    scores = [p.score for p in passages]
-    assert scores == sorted(scores, reverse=True)
-    assert all(-1.0 <= s <= 1.0 for s in scores)
     assert any("underwhelming" in p.text for p in passages[:3])
-    for p in passages:
+    for doc, p in zip(docs, passages, strict=True):
         assert text[p.start : p.end] == p.text
         assert p.source == str(ARTICLE.resolve()) and p.chunk_id
+        assert -1.0 <= p.score <= 1.0
+        assert "rrf" in doc.metadata
+    if mode == "dense":
+        scores = [p.score for p in passages]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_hybrid_fuses_both_rankings(corpus_store):
+    docs = retriever(corpus_store, "hybrid", k=5).invoke("TechCrunch spokesperson stance")
+    first = docs[0].metadata
+    assert "rank_dense" in first and "rank_bm25" in first
+    assert "TechCrunch" in docs[0].page_content  # the one word only keywords can match
+
+
+def test_keyword_index_follows_changes_to_the_store(tmp_path, store, embeddings, settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    note = docs / "note.txt"
+    note.write_text("Kiwis are flightless birds.", encoding="utf-8")
+    ingest([docs], store, embeddings, settings)
+    keywords = KeywordIndex(store)
+    assert len(keywords.search("flightless kiwis", 5)) == 1
+    note.write_text("Penguins cannot fly either.", encoding="utf-8")
+    ingest([docs], store, embeddings, settings)
+    assert keywords.search("flightless kiwis", 5) == []
+    assert len(keywords.search("penguins", 5)) == 1
 
 
 def test_collection_uses_cosine_and_no_chroma_embedding_function(corpus_store):
@@ -43,8 +72,9 @@ def test_collection_uses_cosine_and_no_chroma_embedding_function(corpus_store):
     assert collection._embedding_function is None
 
 
-def test_empty_index_returns_nothing(store):
-    assert DenseRetriever(vectors=store.vectors, k=3).invoke("anything") == []
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_empty_index_returns_nothing(store, mode):
+    assert retriever(store, mode).invoke("anything at all") == []
 
 
 @pytest.mark.parametrize("query", ["", "   \n\t", "x" * 100_000])
