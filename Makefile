@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 QUESTION ?= What did the Meta spokesperson say?
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test eval bench lint clean
 
 install: $(STAMP)
 
@@ -27,6 +27,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	$(BIN)/rag eval --check
+
+# The article question set through the real pipeline: table, report.json, report.html.
+eval: install
+	$(BIN)/rag eval
 
 lint: install
 	$(BIN)/ruff check --fix .

@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rag.errors import RagError
 
@@ -100,6 +100,51 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--question", default=None, help="question to time (default: example)")
     bench.add_argument(
         "--out", type=Path, default=None, help="JSON output (default: <data_dir>/bench.json)"
+    )
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="run a question set through the pipeline and measure it",
+        description="Answer every question of a question set with the real pipeline and "
+        "measure retrieval (hit@k, MRR, recall@k against gold quotes), answers (required-fact "
+        "coverage, token F1), refusals, citations (precision, recall), groundedness and "
+        "latency. Writes report.json and report.html per configuration. Each --set is one "
+        "configuration (comma-separated key=value pairs); several are run and compared "
+        "side by side.",
+        epilog="example: rag eval --set retrieval.k=3 --set retrieval.k=5,chunking.size=500",
+    )
+    evaluate.add_argument(
+        "--questions",
+        type=Path,
+        default=Path("eval/article.yaml"),
+        metavar="FILE",
+        help="question set (default: eval/article.yaml)",
+    )
+    evaluate.add_argument("--out", type=Path, metavar="DIR", help="default: <data_dir>/eval/<set>")
+    evaluate.add_argument(
+        "--set",
+        dest="configs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,...]",
+        help="a configuration to evaluate; repeat to compare several",
+    )
+    evaluate.add_argument(
+        "--check", action="store_true", help="exit 1 if a metric misses its threshold"
+    )
+    evaluate.add_argument(
+        "--only", metavar="ID|TAG[,...]", help="evaluate only these question ids or tags"
+    )
+    evaluate.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="measure retrieval alone (no model; seconds instead of minutes)",
+    )
+    evaluate.add_argument(
+        "--thresholds",
+        type=Path,
+        metavar="FILE",
+        help="default: <questions>.thresholds.toml beside the question set",
     )
 
     commands.add_parser("documents", help="list indexed documents and their chunk counts")
@@ -281,6 +326,73 @@ def _bench(args: argparse.Namespace, settings: "Settings") -> int:
     return 0
 
 
+def _overrides(config: str) -> dict[str, Any]:
+    """ "retrieval.k=5,chunking.size=500" -> {"retrieval": {"k": "5"}, "chunking": {...}}."""
+    nested: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in config.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise RagError(f"--set wants KEY=VALUE, got '{pair}'")
+        *sections, leaf = key.strip().split(".")
+        target = nested
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[leaf] = value.strip()
+    return nested
+
+
+def _eval(args: argparse.Namespace, settings: "Settings") -> int:
+    from rich.console import Console
+
+    from rag.evaluation.questions import load_question_set
+    from rag.evaluation.report import check, load_thresholds, print_table, write_html, write_json
+    from rag.evaluation.runner import run_eval
+    from rag.settings import load_settings
+
+    question_set = load_question_set(args.questions)
+    if args.only:
+        wanted = {w.strip() for w in args.only.split(",")}
+        question_set.questions = [
+            q for q in question_set.questions if q.id in wanted or wanted & set(q.tags)
+        ]
+        if not question_set.questions:
+            raise RagError(f"no question has an id or tag in: {args.only}")
+    thresholds_file = args.thresholds or args.questions.with_suffix(".thresholds.toml")
+    thresholds = load_thresholds(thresholds_file) if args.check else None
+    out = args.out or settings.data_dir / "eval" / args.questions.stem
+    base = {"data_dir": settings.data_dir}
+    configs = [(c, _overrides(c)) for c in args.configs] or [("default", {})]
+    # Validate every configuration before the first (slow) run starts.
+    loaded = [(name, overrides, load_settings(**base, **overrides)) for name, overrides in configs]
+    reports = []
+    console = Console(stderr=True)
+    for name, overrides, config_settings in loaded:
+        report = run_eval(
+            question_set,
+            config_settings,
+            name=name,
+            overrides=overrides,
+            questions_file=args.questions,
+            work_dir=out / "indexes",
+            retrieval_only=args.retrieval_only,
+        )
+        folder = out / name.replace("/", "_")
+        write_json(report, folder)
+        console.print(f"{name}: {write_html(report, folder)}")
+        reports.append(report)
+    print_table(reports)
+    if thresholds is None:
+        return 0
+    failed = 0
+    for report in reports:
+        for line in check(report, thresholds):
+            print(f"rag: eval check failed ({report.name}): {line}", file=sys.stderr)
+            failed += 1
+    if not failed:
+        print(f"All metrics meet {thresholds_file}")
+    return 1 if failed else 0
+
+
 def _documents(settings: "Settings") -> int:
     store = _open(settings).store
     sources = store.sources()
@@ -317,6 +429,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _ask(args, settings)
     if args.command == "bench":
         return _bench(args, settings)
+    if args.command == "eval":
+        return _eval(args, settings)
     if args.command == "documents":
         return _documents(settings)
     return _remove(args, settings)

@@ -1,0 +1,1 @@
+"""Evaluation: question sets, metrics, runs over configurations, reports."""

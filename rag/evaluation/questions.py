@@ -1,0 +1,68 @@
+"""The question-set format (YAML): what a question is, and what a good answer holds."""
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from rag.answer import Turn
+from rag.errors import RagError
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    question: str
+    answerable: bool
+    reference: str
+    facts: list[list[str]] = Field(
+        default_factory=list, description="Each fact: accepted alternatives; all facts required."
+    )
+    quotes: list[str] = Field(default_factory=list, description="Gold supporting source text.")
+    forbidden: list[str] = Field(default_factory=list, description="Must not appear in answers.")
+    history: list[Turn] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _answerable_needs_evidence(self) -> "Question":
+        if self.answerable and not (self.facts and self.quotes):
+            raise ValueError(f"answerable question {self.id} needs facts and quotes")
+        return self
+
+
+class QuestionSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    corpus: list[Path] = Field(description="What to ingest, relative to the set's file.")
+    questions: list[Question]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _corpus_as_list(cls, data: dict) -> dict:
+        if isinstance(data, dict) and isinstance(data.get("corpus"), str):
+            data = {**data, "corpus": [data["corpus"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "QuestionSet":
+        ids = [q.id for q in self.questions]
+        if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"duplicate question ids: {', '.join(duplicates)}")
+        return self
+
+
+def load_question_set(path: Path) -> QuestionSet:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        questions = QuestionSet.model_validate(data)
+    except OSError as exc:
+        raise RagError(f"cannot read question set {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise RagError(f"question set {path} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise RagError(f"question set {path}: {where}: {first['msg']}") from None
+    questions.corpus = [(path.parent / c).resolve() for c in questions.corpus]
+    return questions

@@ -1,0 +1,208 @@
+"""Running a question set through the real pipeline under one configuration."""
+
+import hashlib
+import json
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from rag.answer import Answer, Timings
+from rag.chain import retrieve
+from rag.errors import RagError
+from rag.evaluation import metrics
+from rag.evaluation.questions import Question, QuestionSet
+from rag.ingest import ingest
+from rag.pipeline import Pipeline
+from rag.progress import Progress
+from rag.settings import Settings
+
+
+class QuestionResult(BaseModel):
+    """One question's answer and every judgement made of it."""
+
+    question: Question
+    answer: Answer | None = None
+    error: str | None = None
+    hit_rank: int | None = None  # first retrieved passage holding a gold quote
+    retrieval_recall: float | None = None
+    fact_coverage: float | None = None
+    token_f1: float | None = None
+    citations_correct: list[bool] = Field(default_factory=list)
+    citation_recall: float | None = None
+    grounded: list[tuple[str, bool]] = Field(default_factory=list)
+    forbidden_hit: bool = False
+
+
+class EvalReport(BaseModel):
+    name: str
+    overrides: dict[str, Any]
+    questions_file: str
+    started: str
+    seconds: float
+    summary: dict[str, float | None]
+    results: list[QuestionResult]
+
+
+def judge(question: Question, answer: Answer, embeddings: Any) -> QuestionResult:
+    passages = [p.text for p in answer.passages]
+    result = QuestionResult(question=question, answer=answer)
+    result.forbidden_hit = any(
+        metrics.fold(f) in metrics.fold(answer.answer) for f in question.forbidden
+    )
+    cited = [c.text for c in answer.citations]
+    if question.answerable:
+        result.hit_rank = metrics.first_hit_rank(passages, question.quotes)
+        result.retrieval_recall = metrics.quote_recall(passages, question.quotes)
+        text = "" if answer.refused else answer.answer
+        result.fact_coverage = metrics.fact_coverage(text, question.facts)
+        result.token_f1 = metrics.token_f1(text, question.reference)
+        result.citations_correct = [
+            any(metrics.holds(c, q) for q in question.quotes) for c in cited
+        ]
+        if not answer.refused:
+            result.citation_recall = metrics.quote_recall(cited, question.quotes)
+    else:
+        result.citations_correct = [False] * len(cited)  # citing for an answer that isn't there
+    if not answer.refused:
+        result.grounded = metrics.grounded_sentences(answer.answer, passages, embeddings)
+    return result
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(statistics.fmean(values), 4) if values else None
+
+
+def _share(flags: list[bool]) -> float | None:
+    return _mean([float(f) for f in flags])
+
+
+RETRIEVAL_METRICS = (
+    "questions",
+    "errors",
+    "hit_at_1",
+    "hit_at_3",
+    "mrr",
+    "latency_p50_s",
+    "latency_p95_s",
+)
+
+
+def summarize(
+    results: list[QuestionResult], k: int, *, retrieval_only: bool = False
+) -> dict[str, float | None]:
+    done = [r for r in results if r.answer]
+    answerable = [r for r in done if r.question.answerable]
+    unanswerable = [r for r in done if not r.question.answerable]
+    latencies = sorted(r.answer.timings.total_s for r in done if r.answer)
+    ranks = [r.hit_rank for r in answerable]
+    summary: dict[str, float | None] = {
+        "questions": len(results),
+        "errors": len(results) - len(done),
+        "hit_at_1": _share([r is not None and r <= 1 for r in ranks]),
+        "hit_at_3": _share([r is not None and r <= 3 for r in ranks]) if k >= 3 else None,
+        f"hit_at_{k}": _share([r is not None for r in ranks]),
+        "mrr": _mean([1 / r if r else 0.0 for r in ranks]),
+        f"recall_at_{k}": _mean([r.retrieval_recall or 0.0 for r in answerable]),
+        "fact_coverage": _mean([r.fact_coverage or 0.0 for r in answerable]),
+        "token_f1": _mean([r.token_f1 or 0.0 for r in answerable]),
+        "refused_unanswerable": _share([r.answer.refused for r in unanswerable if r.answer]),
+        "false_refusal_rate": _share([r.answer.refused for r in answerable if r.answer]),
+        "citation_precision": _share([c for r in done for c in r.citations_correct]),
+        "citation_recall": _mean(
+            [r.citation_recall for r in answerable if r.citation_recall is not None]
+        ),
+        "groundedness": _share([g for r in done for _, g in r.grounded]),
+        "forbidden_hits": float(sum(r.forbidden_hit for r in done)),
+        "latency_p50_s": round(latencies[len(latencies) // 2], 3) if latencies else None,
+        "latency_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3)
+        if latencies
+        else None,
+    }
+    if retrieval_only:
+        keep = (*RETRIEVAL_METRICS, f"hit_at_{k}", f"recall_at_{k}")
+        summary = {name: value for name, value in summary.items() if name in keep}
+    return summary
+
+
+def index_settings(settings: Settings, root: Path) -> Settings:
+    """An index per chunking and embedding configuration, kept between runs."""
+    shape = {
+        "chunking": settings.chunking.model_dump(),
+        "embeddings": settings.embeddings.model_dump(mode="json"),
+        "collection": settings.store.collection,
+    }
+    digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
+    llm = settings.llm.model_copy(update={"model_file": settings.model_file})
+    return settings.model_copy(update={"data_dir": root / f"index-{digest}", "llm": llm})
+
+
+def run_eval(
+    question_set: QuestionSet,
+    settings: Settings,
+    *,
+    name: str,
+    overrides: dict[str, Any],
+    questions_file: Path,
+    work_dir: Path,
+    retrieval_only: bool = False,
+    progress: bool | None = None,
+) -> EvalReport:
+    """Answer every question and judge it; with `retrieval_only`, only retrieve (no model)."""
+    started = time.perf_counter()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    settings = index_settings(settings, work_dir)
+    pipeline = Pipeline.from_settings(settings)
+    report = ingest(
+        question_set.corpus, pipeline.store, pipeline.embeddings, settings, progress=False
+    )
+    if report.failed or not pipeline.store.sources():
+        problems = "; ".join(f"{p.path}: {p.reason}" for p in report.failed) or "no documents"
+        raise RagError(f"cannot index the question set's corpus: {problems}")
+
+    def evaluate(question: Question) -> QuestionResult:
+        try:
+            if retrieval_only:
+                answer = _retrieval_only(pipeline, question)
+            else:
+                answer = pipeline.chain.invoke(question.question, question.history)
+            return judge(question, answer, pipeline.embeddings)
+        except RagError as exc:
+            return QuestionResult(question=question, error=str(exc))
+
+    # As many questions at once as the model serves at once (it batches them).
+    workers = 1 if retrieval_only or settings.llm.base_url else settings.llm.parallel
+    with Progress(enabled=progress) as bar, ThreadPoolExecutor(workers) as pool:
+        task = bar.task(f"Eval {name}", total=len(question_set.questions), unit="questions")
+        futures = [pool.submit(evaluate, q) for q in question_set.questions]
+        for future in as_completed(futures):
+            future.result()
+            task.advance()
+        results = [f.result() for f in futures]
+    return EvalReport(
+        name=name,
+        overrides=overrides,
+        questions_file=str(questions_file),
+        started=stamp,
+        seconds=round(time.perf_counter() - started, 1),
+        summary=summarize(results, settings.retrieval.k, retrieval_only=retrieval_only),
+        results=results,
+    )
+
+
+def _retrieval_only(pipeline: Pipeline, question: Question) -> Answer:
+    """The retrieval half of an answer: no question rewrite, no model."""
+    started = time.perf_counter()
+    passages = retrieve(pipeline.retriever(), question.question, question.history)
+    seconds = time.perf_counter() - started
+    return Answer(
+        question=question.question,
+        standalone_question=question.question,
+        answer="",
+        refused=True,
+        passages=passages,
+        timings=Timings(retrieve_s=seconds, total_s=seconds),
+    )
