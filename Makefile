@@ -6,9 +6,18 @@ STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 QUESTION ?= What did the Meta spokesperson say?
 
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell test "$$(id -u)" = 0 || echo sudo)
+
 .PHONY: install run test eval bench lint clean
 
 install: $(STAMP)
+
+# The browser tests drive Debian's chromium (playwright cannot download a browser here).
+$(CHROMIUM):
+	@echo "Installing chromium for the browser tests..."
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # Reinstalls only when the dependency pins change. torch goes first, from this
 # machine's CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
@@ -19,11 +28,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# Index corpus/ (only what changed), then serve the chat and print its URL.
 run: install
 	$(BIN)/rag ingest corpus/
-	$(BIN)/rag ask "$(QUESTION)"
+	$(BIN)/rag ui
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -27,6 +27,7 @@ examples:
   rag search "what did the Meta spokesperson say?" -k 3
   rag search "behemoth delay" --json | jq '.results[0]'
   rag documents                    list indexed documents with their chunk counts
+  rag ui --port 8080               the browser chat on http://127.0.0.1:8080
 
 settings come from rag.toml and RAG_* variables, e.g. RAG_DATA_DIR=/srv/rag,
 RAG_RETRIEVAL__K=5, RAG_CHUNKING__SIZE=800 (see README.md)
@@ -146,6 +147,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="default: <questions>.thresholds.toml beside the question set",
     )
+
+    ui = commands.add_parser(
+        "ui",
+        help="serve the browser chat (default http://127.0.0.1:7860)",
+        description="Serve the chat, documents and settings tabs in the browser. It binds "
+        "loopback unless --host (or ui.host) says otherwise; give --auth when it is "
+        "reachable by others. Prints the URL when ready; Ctrl-C stops it.",
+    )
+    ui.add_argument("--host", help="interface to bind (default: ui.host, 127.0.0.1)")
+    ui.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
+    ui.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: ui.auth)")
 
     commands.add_parser("documents", help="list indexed documents and their chunk counts")
 
@@ -393,6 +405,33 @@ def _eval(args: argparse.Namespace, settings: "Settings") -> int:
     return 1 if failed else 0
 
 
+def _credentials(value: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise RagError("--auth wants USER:PASSWORD, both non-empty")
+    return user, password
+
+
+def _ui(args: argparse.Namespace, settings: "Settings") -> int:
+    update = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=update)})
+    secret = args.auth or (settings.ui.auth.get_secret_value() if settings.ui.auth else None)
+    auth = _credentials(secret) if secret else None
+    try:
+        import ui.app
+    except ImportError as exc:
+        raise RagError(f"the browser chat is not installed ({exc}); run `make install`") from None
+    pipeline = _open(settings)
+    if not pipeline.store.sources():
+        print("rag ui: the index is empty; add documents in the Documents tab", file=sys.stderr)
+    try:
+        ui.app.launch(pipeline, auth=auth)
+    except OSError:
+        where = f"{settings.ui.host}:{settings.ui.port}"
+        raise RagError(f"cannot serve on {where}: in use or not allowed; try --port") from None
+    return 0
+
+
 def _documents(settings: "Settings") -> int:
     store = _open(settings).store
     sources = store.sources()
@@ -433,6 +472,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _eval(args, settings)
     if args.command == "documents":
         return _documents(settings)
+    if args.command == "ui":
+        return _ui(args, settings)
     return _remove(args, settings)
 
 

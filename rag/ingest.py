@@ -16,7 +16,7 @@ from langchain_core.indexing import index
 from rag.documents import DocumentError, is_supported, load_source, make_splitter, split
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import RagError
-from rag.progress import Progress
+from rag.progress import Listener, Progress
 from rag.settings import Settings
 from rag.store import DocumentStore, chunk_id
 
@@ -99,6 +99,7 @@ def ingest(
     settings: Settings,
     *,
     progress: bool | None = None,
+    listener: Listener | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
     todo = plan(paths)
@@ -106,7 +107,7 @@ def ingest(
     before = store.sources()
     embedded_before = embeddings.documents_embedded
 
-    with Progress(enabled=progress) as bar:
+    with Progress(enabled=progress, listener=listener) as bar:
         reading = bar.task("Reading", total=len(todo.files), show_from=50)
         chunks_by_source = _load_chunks(todo.files, settings, report, reading.advance)
 

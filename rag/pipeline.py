@@ -6,6 +6,8 @@ only loaded when a question is first asked.
 
 from dataclasses import dataclass, field
 
+from langchain_core.language_models import BaseChatModel
+
 from rag.chain import QAChain
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.retrieval import HybridRetriever, KeywordIndex
@@ -18,7 +20,8 @@ class Pipeline:
     settings: Settings
     embeddings: SentenceTransformerEmbeddings
     store: DocumentStore
-    _chain: QAChain | None = field(default=None, init=False)
+    _chains: dict[int, QAChain] = field(default_factory=dict, init=False)
+    _llm: BaseChatModel | None = field(default=None, init=False)
     _keywords: KeywordIndex | None = field(default=None, init=False)
 
     @classmethod
@@ -40,10 +43,16 @@ class Pipeline:
 
     @property
     def chain(self) -> QAChain:
-        if self._chain is None:
-            from rag.llm import chat_model
+        return self.chain_for(self.settings.retrieval.k)
 
-            self._chain = QAChain(
-                self.retriever(), chat_model(self.settings), self.settings.answer, self.embeddings
+    def chain_for(self, k: int) -> QAChain:
+        """A chain retrieving `k` passages; every chain shares the one chat model."""
+        if k not in self._chains:
+            if self._llm is None:
+                from rag.llm import chat_model
+
+                self._llm = chat_model(self.settings)
+            self._chains[k] = QAChain(
+                self.retriever(k), self._llm, self.settings.answer, self.embeddings
             )
-        return self._chain
+        return self._chains[k]

@@ -123,6 +123,13 @@ class AnswerSettings(_Section):
     max_question_chars: int = Field(4000, ge=10, le=1_000_000)
 
 
+class UISettings(_Section):
+    host: str = Field("127.0.0.1", description="Interface to bind; loopback unless asked.")
+    port: int = Field(7860, ge=1, le=65535)
+    auth: SecretStr | None = Field(None, description="user:password the browser must give.")
+    max_upload_mb: int = Field(50, ge=1, le=10_000, description="Largest file one upload takes.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -135,6 +142,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    ui: UISettings = UISettings()
 
     @classmethod
     def settings_customise_sources(

@@ -118,3 +118,22 @@ def test_bad_input_in_a_real_process_prints_no_traceback(tmp_path: Path) -> None
     done = run_rag("ingest", "blob.txt", cwd=tmp_path)
     assert done.code == 1
     assert done.stderr.strip() == "rag: error: blob.txt: binary file, not text"
+
+
+@pytest.mark.parametrize("auth", ["nocolon", ":pw", "user:"])
+def test_ui_refuses_malformed_credentials(tmp_path: Path, capsys, auth: str) -> None:
+    assert main(["--data-dir", str(tmp_path / "d"), "ui", "--auth", auth]) == 1
+    assert "--auth wants USER:PASSWORD" in capsys.readouterr().err
+
+
+def test_ui_on_a_busy_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_rag("--data-dir", str(tmp_path / "d"), "ui", "--port", str(port), cwd=tmp_path)
+    assert done.code == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,188 @@
+"""The UI's pieces without a browser: rendering, uploads, the document list."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.answer import Answer, Citation
+from rag.errors import RagError
+from rag.pipeline import Pipeline
+from ui import documents
+from ui.render import sources_html
+
+PAYLOAD = '<script>alert(1)</script> <img src=x onerror="alert(2)"> ![t](http://203.0.113.9/t.png)'
+
+
+def _citation(path: Path, start: int, end: int) -> Citation:
+    text = path.read_text(encoding="utf-8")
+    return Citation(
+        n=1,
+        support=1.0,
+        chunk_id="c1",
+        source=str(path),
+        name=path.name,
+        title=path.stem,
+        chunk=0,
+        start=start,
+        end=end,
+        score=0.5,
+        text=text[start:end],
+    )
+
+
+def _answer(citations: list[Citation], refused: bool = False) -> Answer:
+    return Answer(
+        question="q",
+        standalone_question="q",
+        answer="The documents don't say." if refused else "It is so [1].",
+        refused=refused,
+        refusal_reason="no passage is close enough" if refused else None,
+        citations=[] if refused else citations,
+        passages=citations,
+    )
+
+
+def test_cited_span_is_highlighted_inside_its_escaped_surroundings(tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text(f"Before the span. {PAYLOAD} The cited part. After it.", encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
+    start = text.index("The cited part.")
+    html = sources_html(_answer([_citation(doc, start, start + len("The cited part."))]))
+    assert '<mark class="cited">The cited part.</mark>' in html
+    assert "Before the span." in html and "After it." in html
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x" in html
+
+
+def test_a_changed_file_shows_the_chunk_alone(tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Alpha beta gamma. Delta epsilon.", encoding="utf-8")
+    citation = _citation(doc, 0, 17)
+    doc.write_text("Completely different text now, longer than before.", encoding="utf-8")
+    html = sources_html(_answer([citation]))
+    assert '<mark class="cited">Alpha beta gamma.</mark>' in html
+    assert "Completely" not in html
+
+
+def test_a_refusal_looks_different_and_lists_the_closest_passages(tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Some unrelated passage.", encoding="utf-8")
+    html = sources_html(_answer([_citation(doc, 0, 23)], refused=True))
+    assert 'class="refused-card"' in html and "The documents don" in html
+    assert "no passage is close enough" in html and "Closest passages" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("../../etc/x.txt", "x.txt"), ("/abs/path/y.md", "y.md"), ("..\\win\\z.txt", "z.txt")],
+)
+def test_upload_names_lose_their_folders(name, expected):
+    assert documents.safe_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["", "..", ".hidden.txt", "/", "a/.."])
+def test_unusable_upload_names_are_refused(name):
+    with pytest.raises(RagError):
+        documents.safe_name(name)
+
+
+@pytest.fixture
+def pipeline(settings, embeddings) -> Pipeline:
+    from rag.store import open_store
+
+    return Pipeline(settings, embeddings, open_store(settings, embeddings))
+
+
+def _upload(tmp_path: Path, name: str, data: bytes) -> tuple[Path, str]:
+    folder = tmp_path / "gradio-temp" / name.replace("/", "_")
+    folder.mkdir(parents=True)
+    path = folder / "upload.bin"
+    path.write_bytes(data)
+    return path, name
+
+
+def test_uploads_are_stored_under_the_data_dir_and_indexed(tmp_path, pipeline):
+    good = _upload(tmp_path, "../../escape.txt", b"Kiwis are flightless birds of New Zealand.")
+    report, problems = documents.add_uploads(pipeline, [good])
+    assert problems == []
+    assert report is not None and len(report.new) == 1
+    stored = documents.uploads_dir(pipeline) / "escape.txt"
+    assert stored.is_file() and not (tmp_path / "escape.txt").exists()
+    assert documents.document_rows(pipeline) == [["escape.txt", 1, str(stored)]]
+
+
+def test_bad_uploads_are_reported_and_leave_the_index_as_it_was(tmp_path, pipeline):
+    documents.add_uploads(pipeline, [_upload(tmp_path, "keep.txt", b"A document to keep.")])
+    before = pipeline.store.sources()
+    bad = [
+        _upload(tmp_path, "empty.txt", b""),
+        _upload(tmp_path, "binary.txt", bytes(range(256)) * 4),
+        _upload(tmp_path, "latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1")),
+        _upload(tmp_path, "tool.exe", b"MZ\x90\x00"),
+    ]
+    report, problems = documents.add_uploads(pipeline, bad)
+    assert report is None
+    assert [p.split(":")[0] for p in problems] == [
+        "empty.txt",
+        "binary.txt",
+        "latin1.txt",
+        "tool.exe",
+    ]
+    assert pipeline.store.sources() == before
+    assert sorted(p.name for p in documents.uploads_dir(pipeline).iterdir()) == ["keep.txt"]
+
+
+def test_an_oversized_upload_is_refused(tmp_path, pipeline):
+    report, problems = documents.add_uploads(
+        pipeline, [_upload(tmp_path, "big.txt", b"x " * 1000)], max_bytes=100
+    )
+    assert report is None and "larger than" in problems[0]
+
+
+def test_listing_filters_and_delete_removes_an_upload(tmp_path, pipeline):
+    documents.add_uploads(
+        pipeline,
+        [
+            _upload(tmp_path, "alpha.txt", b"Alpha document text."),
+            _upload(tmp_path, "beta.md", b"# Beta\n\nBeta document text."),
+        ],
+    )
+    assert [r[0] for r in documents.document_rows(pipeline, "BETA")] == ["beta.md"]
+    source = str(documents.uploads_dir(pipeline) / "alpha.txt")
+    assert documents.delete_document(pipeline, source) == 1
+    assert [r[0] for r in documents.document_rows(pipeline)] == ["beta.md"]
+    assert not Path(source).exists()
+    with pytest.raises(RagError, match="not in the index"):
+        documents.delete_document(pipeline, source)
+
+
+def test_reindex_picks_up_changed_files_and_drops_vanished_ones(tmp_path, pipeline):
+    documents.add_uploads(
+        pipeline,
+        [_upload(tmp_path, "a.txt", b"First text."), _upload(tmp_path, "b.txt", b"Other.")],
+    )
+    folder = documents.uploads_dir(pipeline)
+    (folder / "a.txt").write_text("First text, now changed.", encoding="utf-8")
+    (folder / "b.txt").unlink()
+    report = documents.reindex(pipeline)
+    assert report.updated == [str(folder / "a.txt")]
+    assert report.removed == [str(folder / "b.txt")]
+    assert list(pipeline.store.sources()) == [str(folder / "a.txt")]
+
+
+def test_the_evaluation_tab_shows_the_newest_report_sandboxed(tmp_path):
+    from ui.reports import report_view
+
+    assert report_view(tmp_path)[0].startswith("No report yet")
+    for name, started in (("old", "2026-01-01"), ("new", "2026-02-02")):
+        folder = tmp_path / "eval" / "article" / name
+        folder.mkdir(parents=True)
+        report = {"name": name, "started": started, "seconds": 3, "summary": {"hit_at_3": 0.9}}
+        (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
+        (folder / "report.html").write_text(f"<h1>{name} & co</h1>", encoding="utf-8")
+        time.sleep(0.01)
+    heading, rows, frame = report_view(tmp_path)
+    assert "`new`" in heading and rows == [["hit_at_3", 0.9]]
+    assert 'sandbox=""' in frame and "&lt;h1&gt;new &amp; co" in frame

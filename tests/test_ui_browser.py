@@ -1,0 +1,275 @@
+"""The browser chat end to end: a real `rag ui` process with the real model, driven by
+Debian's headless chromium through playwright, and by `gradio_client`."""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import CORPUS, VENV_BIN, run_rag
+from offline_guard import MARKER
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANSWER_TIMEOUT_MS = 240_000
+HOSTILE = (
+    "Quokka safety memo. The Quokka reactor hall was repainted in 2019. "
+    '<script>window.__pwned = "script"</script> '
+    '<img src="x" onerror="window.__pwned = \'img\'"> '
+    "![tracker](http://203.0.113.9/pixel.png) "
+    "The memo asks staff to wear blue helmets in the Quokka reactor hall.\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UIServer:
+    """`rag ui` in a child process under the network guard; `url` once it is serving."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+        child_env |= {
+            "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
+            "RAG_DATA_DIR": str(data_dir),
+            **env,
+        }
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "rag"), "ui", "--port", str(self.port), *args],
+            cwd=data_dir.parent,
+            env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(180):
+            self.stop()
+            pytest.fail("rag ui did not start:\n" + "".join(self.output))
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if line.startswith("rag ui: serving"):
+                self._ready.set()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        assert MARKER not in "".join(self.output), "".join(self.output)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_file) -> Iterator[UIServer]:
+    data_dir = tmp_path_factory.mktemp("ui") / "data"
+    done = run_rag("ingest", str(CORPUS), cwd=data_dir.parent, env={"RAG_DATA_DIR": str(data_dir)})
+    assert done.code == 0, done.stderr
+    ui = UIServer(data_dir, {"RAG_LLM__MODEL_FILE": str(model_file)})
+    yield ui
+    ui.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (done by .ci/run)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """One browser session on the app, recording every request the page makes."""
+
+    def __init__(self, browser: object, url: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.url = url
+        self.page.goto(url, wait_until="load")
+        self.page.locator("#question textarea").wait_for()
+
+    def ask(self, question: str) -> None:
+        self.page.locator("#question textarea").fill(question)
+        self.page.locator("#ask").click()
+
+    def wait_answer(self) -> str:
+        self.page.locator("#sources .source-card, #sources .refused-card").first.wait_for(
+            timeout=ANSWER_TIMEOUT_MS
+        )
+        return self.page.locator("#chat").inner_text()
+
+    def foreign_requests(self) -> list[str]:
+        return [
+            u for u in self.requests if not u.startswith(self.url) and not u.startswith("data:")
+        ]
+
+    def upload(self, path: Path) -> str:
+        self.page.get_by_role("tab", name="Documents").click()
+        self.page.locator("#upload input[type=file]").set_input_files(str(path))
+        self.page.locator("#add").click()
+        status = self.page.locator("#doc-status")
+        status.get_by_text("Indexed", exact=False).or_(
+            status.get_by_text("Not indexed", exact=False)
+        ).first.wait_for(timeout=120_000)
+        return status.inner_text()
+
+    def new_chat(self) -> None:
+        from playwright.sync_api import expect
+
+        self.page.get_by_role("tab", name="Chat").click()
+        self.page.locator("#new-chat").click()
+        expect(self.page.locator("#chat .message-row")).to_have_count(0)
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[Page]:
+    session = Page(browser, server.url)
+    yield session
+    session.context.close()
+
+
+def test_the_example_question_streams_an_answer_with_highlighted_sources(page, tmp_path):
+    page.ask("What did the Meta spokesperson say?")
+    seen: set[str] = set()
+    answer = page.page.locator("#chat .bot-row").last
+    deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
+    while not page.page.locator("#sources .source-card").count():
+        if answer.count():
+            seen.add(answer.inner_text())
+        assert time.monotonic() < deadline, "no answer"
+        time.sleep(0.05)
+    chat = page.wait_answer()
+    assert len(seen - {"…"}) >= 2, f"the answer did not stream: {seen}"
+    assert "unchanged" in chat or "releasing" in chat, chat
+    assert "[" in chat and "]" in chat
+    cited = page.page.locator("#sources mark.cited").first
+    assert cited.is_visible()
+    assert "meta-behemoth-open-source.txt" in page.page.locator("#sources").inner_text()
+    shot = Path(os.environ.get("UI_SCREENSHOT_DIR", tmp_path)) / "ui-answer.png"
+    page.page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    assert page.foreign_requests() == []
+
+
+def test_an_uploaded_document_answers_a_question_only_it_can(page, tmp_path):
+    doc = tmp_path / "lighthouse.txt"
+    doc.write_text(
+        "The Zephyr Point lighthouse was painted green in 1911, after a storm "
+        "stripped its old white paint. Its keeper, Ada Morrow, chose the colour.\n",
+        encoding="utf-8",
+    )
+    status = page.upload(doc)
+    assert "1 new" in status, status
+    assert "lighthouse.txt" in page.page.locator("#doc-table").inner_text()
+    page.new_chat()
+    page.ask("What colour was the Zephyr Point lighthouse painted in 1911?")
+    chat = page.wait_answer()
+    assert "green" in chat.lower(), chat
+    assert "lighthouse.txt" in page.page.locator("#sources").inner_text()
+
+
+def test_a_bad_upload_shows_an_error_and_changes_nothing(page, tmp_path):
+    page.page.get_by_role("tab", name="Documents").click()
+    before = page.page.locator("#doc-table").inner_text()
+    bad = tmp_path / "broken.txt"
+    bad.write_bytes(bytes(range(256)) * 8)
+    status = page.upload(bad)
+    assert "Not indexed: broken.txt" in status, status
+    assert page.page.get_by_text("broken.txt:", exact=False).first.is_visible()
+    assert page.page.locator("#doc-table").inner_text() == before
+
+
+def test_a_hostile_document_renders_inert(page, tmp_path):
+    doc = tmp_path / "quokka.txt"
+    doc.write_text(HOSTILE, encoding="utf-8")
+    assert "1 new" in page.upload(doc)
+    page.new_chat()
+    page.ask(
+        'What colour helmets does the Quokka memo ask for? <img src=y onerror="window.__pwned=1">'
+    )
+    page.wait_answer()
+    assert page.page.evaluate("window.__pwned") is None
+    assert page.page.locator("img[src='x'], img[src='y'], img[src*='203.0.113.9']").count() == 0
+    sources = page.page.locator("#sources").inner_text()
+    assert "<script>" in sources and "![tracker]" in sources  # shown as text
+    assert "<img src=y" in page.page.locator("#chat").inner_text()
+    assert page.foreign_requests() == []
+
+
+def test_two_sessions_keep_their_own_history(browser, server):
+    first, second = Page(browser, server.url), Page(browser, server.url)
+    try:
+        first.ask("Who has to approve any final decision?")
+        second.ask("Why did Meta delay releasing Behemoth?")
+        one, two = first.wait_answer(), second.wait_answer()
+        assert "final decision" in one and "delay" not in one
+        assert "delay" in two and "final decision" not in two
+    finally:
+        first.context.close()
+        second.context.close()
+
+
+def test_gradio_client_gets_a_whole_answer(server):
+    from gradio_client import Client
+
+    client = Client(server.url, verbose=False)
+    answer = client.predict("What did the Meta spokesperson say?", 3, api_name="/ask")
+    assert answer["refused"] is False
+    assert answer["citations"] and all(
+        c["text"] and c["end"] > c["start"] for c in answer["citations"]
+    )
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", 3, api_name="/ask")
+
+
+def test_auth_rejects_wrong_credentials(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    ui = UIServer(data_dir, {}, "--auth", "ada:s3cret")
+    try:
+        assert "login required" in "".join(ui.output)
+        wrong = httpx.post(ui.url + "login", data={"username": "ada", "password": "nope"})
+        right = httpx.post(ui.url + "login", data={"username": "ada", "password": "s3cret"})
+        assert wrong.status_code in (400, 401) and right.status_code == 200
+        assert httpx.get(ui.url + "config").status_code == 401
+    finally:
+        ui.stop()
+
+
+def test_default_binding_is_loopback(server):
+    assert server.url.startswith("http://127.0.0.1:")
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.2", server.port), timeout=2).close()

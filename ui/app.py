@@ -1,0 +1,255 @@
+"""The browser chat: a Gradio Blocks app over one `Pipeline`.
+
+It never retrieves or prompts by itself: every answer is a `QAChain.stream` of the
+shared pipeline, so the chat shows exactly what `rag ask` and `rag eval` see. History
+lives in per-session state; the model serves `llm.parallel` questions at a time and
+further users wait in Gradio's visible queue.
+"""
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.answer import Answer, Turn
+from rag.chain import Delta, Retry
+from rag.errors import RagError
+from rag.ingest import IngestReport
+from rag.pipeline import Pipeline
+from rag.progress import Listener
+from ui import documents
+from ui.render import CSS, error_html, plain, sources_html
+from ui.reports import report_view
+
+logger = logging.getLogger(__name__)
+EXAMPLES = [
+    "What did the Meta spokesperson say?",
+    "Why did Meta delay releasing Behemoth?",
+    "Who has to approve any final decision?",
+]
+Messages = list[dict[str, str]]
+
+
+def _summary(report: IngestReport | None, problems: list[str]) -> str:
+    lines = []
+    if report is not None:
+        lines.append(
+            f"Indexed: {len(report.new)} new, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged; {report.chunks_added} chunks added, "
+            f"{report.chunks_deleted} deleted ({report.seconds:.1f} s)."
+        )
+    lines += [f"Not indexed: {p}" for p in problems]
+    return "\n\n".join(lines) or "Nothing to do."
+
+
+def _backend(pipeline: Pipeline) -> str:
+    llm = pipeline.settings.llm
+    if llm.base_url:
+        return f"OpenAI-compatible server at `{llm.base_url}`, model `{llm.model}`"
+    return f"embedded llama.cpp, model file `{Path(pipeline.settings.model_file).name}`"
+
+
+def _error(message: str) -> gr.Error:
+    """Shown in the page; the server log gets no traceback for a user's mistake."""
+    return gr.Error(message, print_exception=False)
+
+
+def _listener(progress: gr.Progress) -> Listener:
+    def update(description: str, done: int, total: int, unit: str) -> None:
+        progress((done, total), desc=f"{description} {unit}", unit=unit)
+
+    return update
+
+
+def build_app(pipeline: Pipeline) -> gr.Blocks:
+    settings = pipeline.settings
+
+    def ask(message: str, chat: Messages, turns: list[Turn], k: int) -> Iterator[tuple[Any, ...]]:
+        question = (message or "").strip()
+        if not question:
+            raise _error("Type a question first.")
+        chat = [*chat, {"role": "user", "content": plain(question)}]
+        shown = [*chat, {"role": "assistant", "content": "…"}]
+        yield "", shown, turns, '<p class="source-meta">Searching the documents…</p>'
+        text = ""
+        answer: Answer | None = None
+        try:
+            for event in pipeline.chain_for(int(k)).stream(question, turns):
+                if isinstance(event, Delta):
+                    text += event.text
+                elif isinstance(event, Retry):
+                    text = ""
+                else:
+                    answer = event
+                    break
+                shown[-1] = {"role": "assistant", "content": plain(text) or "…"}
+                yield gr.update(), shown, turns, gr.update()
+        except Exception as exc:  # shown in the chat and the sources panel, never a traceback
+            message = str(exc) if isinstance(exc, RagError) else f"internal error: {exc!r}"
+            if not isinstance(exc, RagError):
+                logger.exception("answering %r failed", question)
+            gr.Warning(message)
+            shown[-1] = {"role": "assistant", "content": plain(f"Error: {message}")}
+            yield gr.update(), shown, turns, error_html(message)
+            return
+        assert answer is not None
+        shown[-1] = {"role": "assistant", "content": plain(answer.answer)}
+        turns = [*turns, Turn(question=question, answer=answer.answer)]
+        yield gr.update(), shown, turns, sources_html(answer)
+
+    def api_ask(question: str, k: int = settings.retrieval.k) -> dict[str, Any]:
+        """One question, no history: the whole `Answer` as JSON."""
+        try:
+            return pipeline.chain_for(int(k)).invoke(question).model_dump(mode="json")
+        except RagError as exc:
+            raise _error(str(exc)) from None
+
+    def new_chat() -> tuple[Messages, list[Turn], str]:
+        return [], [], ""
+
+    def listing(search: str) -> tuple[list[list[object]], Any]:
+        rows = documents.document_rows(pipeline, search)
+        choices = [(f"{r[0]} ({r[1]} chunks)", str(r[2])) for r in rows]
+        return [r[:2] for r in rows], gr.update(choices=choices, value=None)
+
+    def upload(
+        files: list[str] | None, search: str, progress: gr.Progress = gr.Progress()
+    ) -> tuple:
+        if not files:
+            raise _error("Choose one or more files first.")
+        pairs = [(Path(f), Path(f).name) for f in files]
+        try:
+            report, problems = documents.add_uploads(
+                pipeline, pairs, _listener(progress), settings.ui.max_upload_mb * 1_000_000
+            )
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        for problem in problems:
+            gr.Warning(problem)
+        return (_summary(report, problems), None, *listing(search))
+
+    def delete(source: str | None, search: str) -> tuple:
+        if not source:
+            raise _error("Pick a document to delete.")
+        try:
+            deleted = documents.delete_document(pipeline, source)
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        return (f"Deleted {Path(source).name} ({deleted} chunks).", *listing(search))
+
+    def reindex(search: str, progress: gr.Progress = gr.Progress()) -> tuple:
+        report = documents.reindex(pipeline, _listener(progress))
+        return (_summary(report, []), *listing(search))
+
+    def latest_eval() -> tuple[str, list[list[object]], str]:
+        return report_view(settings.data_dir)
+
+    with gr.Blocks(title="rag: ask your documents") as app:
+        turns = gr.State([])
+        gr.Markdown("## Ask your documents\nAnswers cite the passages they come from.")
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    elem_id="chat",
+                    height=440,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    feedback_options=None,
+                    buttons=["copy"],
+                )
+                question = gr.Textbox(
+                    label="Question",
+                    elem_id="question",
+                    placeholder="Ask a question about the documents and press Enter",
+                    max_lines=4,
+                )
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear = gr.Button("New chat", elem_id="new-chat")
+                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                sources = gr.HTML(elem_id="sources")
+        with gr.Tab("Documents"):
+            files = gr.File(
+                label=f"Add documents ({', '.join(sorted(documents.SUPPORTED_SUFFIXES))})",
+                file_count="multiple",
+                file_types=sorted(documents.SUPPORTED_SUFFIXES),
+                elem_id="upload",
+            )
+            add = gr.Button("Add to the index", variant="primary", elem_id="add")
+            status = gr.Markdown(elem_id="doc-status")
+            search = gr.Textbox(label="Filter documents", elem_id="doc-filter")
+            table = gr.Dataframe(
+                headers=["document", "chunks"],
+                datatype=["str", "number"],
+                interactive=False,
+                elem_id="doc-table",
+                max_height=360,
+            )
+            with gr.Row():
+                chosen = gr.Dropdown(label="Document", choices=[], elem_id="doc-choice")
+                remove = gr.Button("Delete from the index", variant="stop")
+                refresh = gr.Button("Re-index changed files")
+        with gr.Tab("Evaluation"):
+            eval_heading = gr.Markdown(elem_id="eval-heading")
+            eval_table = gr.Dataframe(
+                headers=["metric", "value"], interactive=False, elem_id="eval-table"
+            )
+            eval_refresh = gr.Button("Show the latest report")
+            eval_frame = gr.HTML(elem_id="eval-report")
+        with gr.Tab("Settings"):
+            k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages (k)")
+            gr.Markdown(
+                f"**Backend:** {_backend(pipeline)}  \n"
+                f"**Retrieval:** {settings.retrieval.mode}, chunks of "
+                f"{settings.chunking.size} characters  \n"
+                f"**Index:** `{settings.data_dir.resolve()}`  \n"
+                "These come from the configuration (`rag.toml`, `RAG_*`) and are read-only here."
+            )
+
+        chat_io = dict(
+            inputs=[question, chatbot, turns, k],
+            outputs=[question, chatbot, turns, sources],
+            concurrency_limit=settings.llm.parallel,
+            concurrency_id="model",
+        )
+        question.submit(ask, api_name="chat_enter", api_visibility="private", **chat_io)
+        send.click(ask, api_name="chat", **chat_io)
+        clear.click(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
+        chatbot.clear(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
+        add.click(upload, [files, search], [status, files, table, chosen], api_visibility="private")
+        remove.click(delete, [chosen, search], [status, table, chosen], api_visibility="private")
+        refresh.click(reindex, [search], [status, table, chosen], api_visibility="private")
+        search.change(listing, [search], [table, chosen], api_visibility="private")
+        app.load(listing, [search], [table, chosen], api_visibility="private")
+        eval_outputs = [eval_heading, eval_table, eval_frame]
+        app.load(latest_eval, outputs=eval_outputs, api_visibility="private")
+        eval_refresh.click(latest_eval, outputs=eval_outputs, api_visibility="private")
+        gr.api(
+            api_ask, api_name="ask", concurrency_limit=settings.llm.parallel, concurrency_id="model"
+        )
+    return app
+
+
+def launch(pipeline: Pipeline, *, auth: tuple[str, str] | None = None) -> None:
+    """Serve until interrupted; prints the URL once the page can be opened."""
+    ui = pipeline.settings.ui
+    app = build_app(pipeline)
+    app.queue(default_concurrency_limit=pipeline.settings.llm.parallel)
+    _, url, _ = app.launch(
+        server_name=ui.host,
+        server_port=ui.port,
+        auth=auth,
+        css=CSS,
+        max_file_size=f"{ui.max_upload_mb}mb",
+        footer_links=["api"],
+        quiet=True,
+        ssr_mode=False,
+        prevent_thread_lock=True,
+    )
+    print(f"rag ui: serving {url}" + (" (login required)" if auth else ""), flush=True)
+    app.block_thread()

@@ -1,0 +1,112 @@
+"""What the Documents tab does to the index: uploads, listing, deletion, re-indexing.
+
+Uploads are checked before they are copied in, so a bad file never reaches the uploads
+folder or the index. Files are stored only under `<data_dir>/uploads`, by base name.
+"""
+
+import shutil
+from pathlib import Path
+
+from rag.documents import SUPPORTED_SUFFIXES, load_source
+from rag.errors import RagError
+from rag.ingest import IngestReport, ingest
+from rag.pipeline import Pipeline
+from rag.progress import Listener
+
+
+def uploads_dir(pipeline: Pipeline) -> Path:
+    return pipeline.settings.data_dir.resolve() / "uploads"
+
+
+def safe_name(name: str) -> str:
+    """The base name only: `../x.txt` and `/etc/x.txt` both become `x.txt`."""
+    base = Path(name.replace("\\", "/")).name.strip()
+    if base in ("", ".", "..") or base.startswith("."):
+        raise RagError(f"not a usable file name: {name!r}")
+    return base
+
+
+def add_uploads(
+    pipeline: Pipeline,
+    files: list[tuple[Path, str]],
+    listener: Listener | None = None,
+    max_bytes: int | None = None,
+) -> tuple[IngestReport | None, list[str]]:
+    """Check, copy and index uploaded `(temp path, original name)` pairs.
+
+    Returns the ingest report (None when nothing passed the check) and one message per
+    rejected file."""
+    problems: list[str] = []
+    accepted: list[tuple[Path, Path]] = []
+    folder = uploads_dir(pipeline)
+    for temp, original in files:
+        try:
+            name = safe_name(original)
+            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                raise RagError(f"unsupported file type '{Path(name).suffix or name}' ({kinds})")
+            if max_bytes is not None and temp.stat().st_size > max_bytes:
+                raise RagError(f"larger than {max_bytes // 1_000_000} MB")
+            checked = temp.with_name(name) if temp.name != name else temp
+            if checked != temp:
+                shutil.copyfile(temp, checked)
+            load_source(checked)  # raises DocumentError: empty, binary, not UTF-8
+            accepted.append((checked, folder / name))
+        except (RagError, OSError) as exc:
+            problems.append(f"{original}: {exc}")
+    if not accepted:
+        return None, problems
+    folder.mkdir(parents=True, exist_ok=True)
+    for checked, target in accepted:
+        shutil.copyfile(checked, target)
+    settings = pipeline.settings
+    report = ingest(
+        [t for _, t in accepted],
+        pipeline.store,
+        pipeline.embeddings,
+        settings,
+        progress=False,
+        listener=listener,
+    )
+    problems += [f"{Path(p.path).name}: {p.reason}" for p in report.failed]
+    return report, problems
+
+
+def document_rows(pipeline: Pipeline, search: str | None = "") -> list[list[object]]:
+    wanted = (search or "").strip().lower()
+    rows = [
+        [Path(source).name, count, source]
+        for source, count in sorted(pipeline.store.sources().items())
+        if wanted in source.lower()
+    ]
+    return rows
+
+
+def delete_document(pipeline: Pipeline, source: str) -> int:
+    """Drop a document's chunks; an uploaded copy is deleted too, files elsewhere stay."""
+    if source not in pipeline.store.sources():
+        raise RagError(f"not in the index: {source}")
+    deleted = pipeline.store.delete_sources([source])
+    path = Path(source)
+    if path.parent == uploads_dir(pipeline):
+        path.unlink(missing_ok=True)
+    return deleted
+
+
+def reindex(pipeline: Pipeline, listener: Listener | None = None) -> IngestReport:
+    """Bring every indexed document up to date with its file; vanished files drop out."""
+    sources = pipeline.store.sources()
+    present = [Path(s) for s in sources if Path(s).is_file()]
+    gone = [s for s in sources if not Path(s).is_file()]
+    if gone:
+        pipeline.store.delete_sources(gone)
+    report = ingest(
+        present,
+        pipeline.store,
+        pipeline.embeddings,
+        pipeline.settings,
+        progress=False,
+        listener=listener,
+    )
+    report.removed = gone
+    return report

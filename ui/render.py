@@ -1,0 +1,91 @@
+"""HTML for answers and their sources. Every piece of document or model text is escaped
+here, so nothing a document or the model writes can run or load in the browser."""
+
+import html
+from functools import lru_cache
+from pathlib import Path
+
+from rag.answer import Answer
+from rag.retrieval import Passage
+
+CONTEXT_CHARS = 240  # document text shown on each side of a cited chunk
+
+CSS = """
+.source-card {border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 12px; margin-bottom: 10px;}
+.source-card .source-head {font-weight: 600; margin-bottom: 4px;}
+.source-card .source-meta {font-weight: 400; opacity: 0.7; font-size: 0.9em;}
+.source-card .source-text {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
+.source-card mark.cited {background: #ffe58a; color: #111; padding: 0 1px;}
+.source-card .context {opacity: 0.65;}
+.refused-card {border-left: 4px solid #c2410c; background: rgba(194, 65, 12, 0.08);
+  padding: 8px 12px; border-radius: 4px;}
+.refused-card .refused-title {font-weight: 600;}
+.answer-error {color: #b91c1c;}
+"""
+
+
+@lru_cache(maxsize=64)
+def _document_text(source: str, mtime_ns: int) -> str | None:
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def surrounding(citation: Passage, chars: int = CONTEXT_CHARS) -> tuple[str, str]:
+    """The document text just before and after the chunk, or nothing when the file has
+    changed since it was indexed (the offsets would point at other text)."""
+    try:
+        mtime = Path(citation.source).stat().st_mtime_ns
+    except OSError:
+        return "", ""
+    text = _document_text(citation.source, mtime)
+    if text is None or text[citation.start : citation.end] != citation.text:
+        return "", ""
+    before = text[max(0, citation.start - chars) : citation.start]
+    after = text[citation.end : citation.end + chars]
+    return ("…" if citation.start > chars else "") + before, after + (
+        "…" if citation.end + chars < len(text) else ""
+    )
+
+
+def source_card(citation: Passage, label: str) -> str:
+    before, after = surrounding(citation)
+    e = html.escape
+    return (
+        '<div class="source-card">'
+        f'<div class="source-head">{e(label)} {e(citation.name)} '
+        f'<span class="source-meta">chars {citation.start}-{citation.end}, '
+        f"score {citation.score:.2f}</span></div>"
+        f'<div class="source-text"><span class="context">{e(before)}</span>'
+        f'<mark class="cited">{e(citation.text)}</mark>'
+        f'<span class="context">{e(after)}</span></div></div>'
+    )
+
+
+def sources_html(answer: Answer) -> str:
+    if answer.refused:
+        reason = html.escape(answer.refusal_reason or "no passage supports an answer")
+        closest = "".join(source_card(p, "closest:") for p in answer.passages)
+        return (
+            '<div class="refused-card"><div class="refused-title">The documents don\'t say.'
+            f'</div><div class="refused-reason">Why: {reason}</div></div>'
+            + (
+                f'<p class="source-meta">Closest passages, not cited:</p>{closest}'
+                if closest
+                else ""
+            )
+        )
+    if not answer.citations:
+        return '<p class="source-meta">No passage was cited.</p>'
+    return "".join(source_card(c, f"[{c.n}]") for c in answer.citations)
+
+
+def error_html(message: str) -> str:
+    return f'<p class="answer-error">{html.escape(message)}</p>'
+
+
+def plain(text: str) -> str:
+    """Model text for the chat, shown literally: HTML and markdown both come out as text."""
+    return html.escape(text)
