@@ -363,3 +363,44 @@ def test_a_bad_configuration_stops_eval_before_any_run(tmp_path, tiny_set, capsy
     assert code == 1
     assert "overlap (5000) must be smaller than size" in capsys.readouterr().err
     assert not (out / "retrieval.k=1").exists()
+
+
+def test_questions_sharing_passages_run_back_to_back(tmp_path, store, embeddings, settings):
+    from rag.answer import Turn
+    from rag.evaluation.runner import _cache_friendly
+    from rag.ingest import ingest
+    from rag.pipeline import Pipeline
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "birds.txt").write_text("Kiwis are flightless birds of New Zealand.", encoding="utf-8")
+    (docs / "boats.txt").write_text("Ferries cross the harbour every hour.", encoding="utf-8")
+    ingest([docs], store, embeddings, settings, progress=False)
+    one = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"k": 1})})
+    pipeline = Pipeline(one, embeddings, store)
+
+    def ask(text: str, history: list[Turn] | None = None) -> Question:
+        return Question(
+            id=f"q{abs(hash(text))}",
+            question=text,
+            answerable=False,
+            reference="-",
+            history=history or [],
+        )
+
+    follow_up = ask("and when?", [Turn(question="Can kiwis fly?", answer="No.")])
+    questions = [
+        ask("Can kiwis fly?"),
+        follow_up,
+        ask("How often do ferries run?"),
+        ask("Where do kiwis live?"),
+        ask("Do ferries cross the harbour?"),
+    ]
+    order = [questions[i].question for i in _cache_friendly(pipeline, questions)]
+    assert order[-1] == "and when?"
+    kiwis = {order.index("Can kiwis fly?"), order.index("Where do kiwis live?")}
+    ferries = {
+        order.index("How often do ferries run?"),
+        order.index("Do ferries cross the harbour?"),
+    }
+    assert max(kiwis) - min(kiwis) == 1 and max(ferries) - min(ferries) == 1

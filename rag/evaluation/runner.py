@@ -175,13 +175,15 @@ def run_eval(
 
     # As many questions at once as the model serves at once (it batches them).
     workers = 1 if retrieval_only or settings.llm.base_url else settings.llm.parallel
+    questions = question_set.questions
+    order = range(len(questions)) if retrieval_only else _cache_friendly(pipeline, questions)
     with Progress(enabled=progress) as bar, ThreadPoolExecutor(workers) as pool:
-        task = bar.task(f"Eval {name}", total=len(question_set.questions), unit="questions")
-        futures = [pool.submit(evaluate, q) for q in question_set.questions]
-        for future in as_completed(futures):
+        task = bar.task(f"Eval {name}", total=len(questions), unit="questions")
+        futures = {i: pool.submit(evaluate, questions[i]) for i in order}
+        for future in as_completed(futures.values()):
             future.result()
             task.advance()
-        results = [f.result() for f in futures]
+        results = [futures[i].result() for i in range(len(questions))]
     return EvalReport(
         name=name,
         overrides=overrides,
@@ -191,6 +193,21 @@ def run_eval(
         summary=summarize(results, settings.retrieval.k, retrieval_only=retrieval_only),
         results=results,
     )
+
+
+def _cache_friendly(pipeline: Pipeline, questions: list[Question]) -> list[int]:
+    """Question indexes ordered so that questions retrieving the same passages run back to
+    back: the passages precede the question in the prompt, so the model server reuses
+    their cached prefix instead of reading them again. Results do not depend on order.
+    Follow-ups go last; their passages are only known after the rewrite."""
+
+    def passages(i: int) -> tuple[int, tuple[str, ...]]:
+        if questions[i].history:
+            return 1, ()
+        found = retrieve(pipeline.retriever(), questions[i].question, ())
+        return 0, tuple(p.chunk_id for p in found)
+
+    return sorted(range(len(questions)), key=passages)
 
 
 def _retrieval_only(pipeline: Pipeline, question: Question) -> Answer:
