@@ -267,28 +267,28 @@ def _thresholds(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_retrieval_only_eval_compares_configurations(tmp_path, tiny_set, capsys):
+def _eval(tmp_path: Path, tiny_set: Path, *args: str) -> int:
+    """`rag eval` of the tiny set, its reports under tmp_path/out."""
     from rag.cli import main
 
+    common = ["--data-dir", str(tmp_path / "data"), "eval", "--questions", str(tiny_set)]
+    return main([*common, "--out", str(tmp_path / "out"), *args])
+
+
+def test_retrieval_only_eval_compares_configurations(tmp_path, tiny_set, capsys):
     out = tmp_path / "out"
-    code = main(
-        [
-            "--data-dir",
-            str(tmp_path / "data"),
-            "eval",
-            "--questions",
-            str(tiny_set),
-            "--out",
-            str(out),
-            "--retrieval-only",
-            "--set",
-            "retrieval.k=1",
-            "--set",
-            "retrieval.k=2,chunking.size=100,chunking.overlap=20",
-            "--check",
-            "--thresholds",
-            str(_thresholds(tmp_path, "[min]\nhit_at_1 = 1.0\n")),
-        ]
+    thresholds = _thresholds(tmp_path, "[min]\nhit_at_1 = 1.0\n")
+    code = _eval(
+        tmp_path,
+        tiny_set,
+        "--retrieval-only",
+        "--set",
+        "retrieval.k=1",
+        "--set",
+        "retrieval.k=2,chunking.size=100,chunking.overlap=20",
+        "--check",
+        "--thresholds",
+        str(thresholds),
     )
     captured = capsys.readouterr()
     table = captured.out
@@ -300,22 +300,8 @@ def test_retrieval_only_eval_compares_configurations(tmp_path, tiny_set, capsys)
 
 
 def test_eval_check_fails_on_a_missed_threshold(tmp_path, tiny_set, capsys):
-    from rag.cli import main
-
     thresholds = _thresholds(tmp_path, "[min]\nhit_at_1 = 1.0\n[max]\nlatency_p95_s = -1\n")
-    code = main(
-        [
-            "--data-dir",
-            str(tmp_path / "data"),
-            "eval",
-            "--questions",
-            str(tiny_set),
-            "--retrieval-only",
-            "--check",
-            "--thresholds",
-            str(thresholds),
-        ]
-    )
+    code = _eval(tmp_path, tiny_set, "--retrieval-only", "--check", "--thresholds", str(thresholds))
     err = capsys.readouterr().err
     assert code == 1
     assert "eval check failed (default): latency_p95_s" in err
@@ -324,24 +310,9 @@ def test_eval_check_fails_on_a_missed_threshold(tmp_path, tiny_set, capsys):
 
 @pytest.mark.slow
 def test_full_eval_with_the_real_model(tmp_path, tiny_set, model_file, capsys, monkeypatch):
-    from rag.cli import main
-
     monkeypatch.setenv("RAG_LLM__MODEL_FILE", str(model_file))
     thresholds = _thresholds(tmp_path, "[min]\nhit_at_1 = 1.0\n[max]\nerrors = 0\n")
-    code = main(
-        [
-            "--data-dir",
-            str(tmp_path / "data"),
-            "eval",
-            "--questions",
-            str(tiny_set),
-            "--out",
-            str(tmp_path / "out"),
-            "--check",
-            "--thresholds",
-            str(thresholds),
-        ]
-    )
+    code = _eval(tmp_path, tiny_set, "--check", "--thresholds", str(thresholds))
     assert code == 0, capsys.readouterr()
     report = EvalReport.model_validate_json(
         (tmp_path / "out" / "default" / "report.json").read_text()
@@ -354,15 +325,10 @@ def test_full_eval_with_the_real_model(tmp_path, tiny_set, model_file, capsys, m
 
 
 def test_a_bad_configuration_stops_eval_before_any_run(tmp_path, tiny_set, capsys):
-    from rag.cli import main
-
-    out = tmp_path / "out"
-    args = ["--data-dir", str(tmp_path / "data"), "eval", "--questions", str(tiny_set)]
-    args += ["--out", str(out), "--retrieval-only", "--set", "retrieval.k=1"]
-    code = main([*args, "--set", "chunking.overlap=5000"])
-    assert code == 1
+    bad = ("--set", "retrieval.k=1", "--set", "chunking.overlap=5000")
+    assert _eval(tmp_path, tiny_set, "--retrieval-only", *bad) == 1
     assert "overlap (5000) must be smaller than size" in capsys.readouterr().err
-    assert not (out / "retrieval.k=1").exists()
+    assert not (tmp_path / "out" / "retrieval.k=1").exists()
 
 
 def test_questions_sharing_passages_run_back_to_back(tmp_path, store, embeddings, settings):
