@@ -11,6 +11,7 @@ evidence rather than the prompt alone, when to refuse:
 `stream()` yields the model's text as it arrives, then one `Answer`.
 """
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,14 @@ class QAChain:
             load_prompt(settings.verify_prompt) | llm.bind(max_tokens=3) | StrOutputParser()
         )
         self.llm_where = server_name(llm)
+
+    def warm(self) -> None:
+        """Load the model and let it read the fixed start of the answer prompt (rules and
+        examples), which the server then keeps cached, so a first question pays for
+        neither. A failure here is left for the first real question to report."""
+        warmup = load_prompt(self.settings.prompt) | self.llm.bind(max_tokens=1)
+        with contextlib.suppress(Exception):
+            warmup.invoke({"passages": "", "question": ""})
 
     def invoke(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         for event in self.stream(question, history):

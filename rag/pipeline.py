@@ -4,6 +4,7 @@ Front ends build one `Pipeline` and take what they need from it; the chat model 
 only loaded when a question is first asked.
 """
 
+import threading
 from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
@@ -23,6 +24,7 @@ class Pipeline:
     _chains: dict[int, QAChain] = field(default_factory=dict, init=False)
     _llm: BaseChatModel | None = field(default=None, init=False)
     _keywords: KeywordIndex | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Pipeline":
@@ -47,12 +49,13 @@ class Pipeline:
 
     def chain_for(self, k: int) -> QAChain:
         """A chain retrieving `k` passages; every chain shares the one chat model."""
-        if k not in self._chains:
-            if self._llm is None:
-                from rag.llm import chat_model
+        with self._lock:  # the UI warms the model while a first question may arrive
+            if k not in self._chains:
+                if self._llm is None:
+                    from rag.llm import chat_model
 
-                self._llm = chat_model(self.settings)
-            self._chains[k] = QAChain(
-                self.retriever(k), self._llm, self.settings.answer, self.embeddings
-            )
-        return self._chains[k]
+                    self._llm = chat_model(self.settings)
+                self._chains[k] = QAChain(
+                    self.retriever(k), self._llm, self.settings.answer, self.embeddings
+                )
+            return self._chains[k]

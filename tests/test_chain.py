@@ -156,3 +156,12 @@ def test_unusable_questions_get_a_clear_message(question):
         chain.invoke(question)
     assert "empty" in str(raised.value) or "too long" in str(raised.value)
     assert model.prompts == []
+
+
+def test_warming_reads_the_fixed_prompt_start_and_never_raises():
+    chain, model = make_chain(["x"])
+    chain.warm()
+    assert len(model.prompts) == 1
+    assert model.prompts[0].startswith("Passages:") and "Question:" in model.prompts[0]
+    broken, _ = make_chain([])  # the scripted model has nothing to say: it raises
+    broken.warm()

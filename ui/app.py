@@ -6,7 +6,9 @@ lives in per-session state; the model serves `llm.parallel` questions at a time 
 further users wait in Gradio's visible queue.
 """
 
+import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -235,6 +237,12 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
     return app
 
 
+def _warm(pipeline: Pipeline) -> None:
+    """Load the model while the page is opened; a failure shows on the first question."""
+    with contextlib.suppress(Exception):
+        pipeline.chain.warm()
+
+
 def launch(pipeline: Pipeline, *, auth: tuple[str, str] | None = None) -> None:
     """Serve until interrupted; prints the URL once the page can be opened."""
     ui = pipeline.settings.ui
@@ -252,4 +260,5 @@ def launch(pipeline: Pipeline, *, auth: tuple[str, str] | None = None) -> None:
         prevent_thread_lock=True,
     )
     print(f"rag ui: serving {url}" + (" (login required)" if auth else ""), flush=True)
+    threading.Thread(target=_warm, args=(pipeline,), name="warm-model", daemon=True).start()
     app.block_thread()
