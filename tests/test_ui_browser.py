@@ -234,6 +234,10 @@ def test_two_sessions_keep_their_own_history(browser, server):
     try:
         first.ask("Who has to approve any final decision?")
         second.ask("Why did Meta delay releasing Behemoth?")
+        # The model takes one question at a time: the second user sees a queue, not an error.
+        second.page.locator("#chat").get_by_text("queue", exact=False).first.wait_for(
+            timeout=10_000
+        )
         one, two = first.wait_answer(), second.wait_answer()
         assert "final decision" in one and "delay" not in one
         assert "delay" in two and "final decision" not in two
