@@ -151,9 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     ui = commands.add_parser(
         "ui",
         help="serve the browser chat (default http://127.0.0.1:7860)",
-        description="Serve the chat, documents and settings tabs in the browser. It binds "
-        "loopback unless --host (or ui.host) says otherwise; give --auth when it is "
-        "reachable by others. Prints the URL when ready; Ctrl-C stops it.",
+        description="Serve the chat, documents, evaluation and settings tabs in the "
+        "browser. It binds loopback unless --host (or ui.host) says otherwise; give --auth "
+        "when it is reachable by others. Prints the URL when ready; Ctrl-C stops it.",
     )
     ui.add_argument("--host", help="interface to bind (default: ui.host, 127.0.0.1)")
     ui.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
