@@ -370,3 +370,12 @@ def test_questions_sharing_passages_run_back_to_back(tmp_path, store, embeddings
         order.index("Do ferries cross the harbour?"),
     }
     assert max(kiwis) - min(kiwis) == 1 and max(ferries) - min(ferries) == 1
+
+
+def test_the_article_thresholds_parse_and_name_real_metrics():
+    from rag.evaluation.report import load_thresholds
+
+    thresholds = load_thresholds(ROOT / "eval" / "article.thresholds.toml")
+    measured = summarize([], k=3).keys()
+    named = [m for limits in thresholds.values() for m in limits]
+    assert len(named) >= 8 and set(named) <= set(measured)
