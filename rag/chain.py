@@ -82,7 +82,8 @@ class QAChain:
         self.embeddings = embeddings  # for focusing passages; None shows them whole
         self.llm = llm
         self.settings = settings
-        self.answer_chain = load_prompt(settings.prompt) | llm
+        self.answer_prompt = load_prompt(settings.prompt)
+        self.answer_chain = self.answer_prompt | llm
         self.retry_chain = load_prompt(settings.retry_prompt) | llm
         self.condense_chain = load_prompt(settings.condense_prompt) | llm | StrOutputParser()
         self.verify_chain = (
@@ -94,7 +95,7 @@ class QAChain:
         """Load the model and let it read the fixed start of the answer prompt (rules and
         examples), which the server then keeps cached, so a first question pays for
         neither. A failure here is left for the first real question to report."""
-        warmup = load_prompt(self.settings.prompt) | self.llm.bind(max_tokens=1)
+        warmup = self.answer_prompt | self.llm.bind(max_tokens=1)
         with contextlib.suppress(Exception):
             warmup.invoke({"passages": "", "question": ""})
 

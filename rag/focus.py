@@ -21,8 +21,10 @@ def focus_passages(
     question: str, passages: Sequence[Passage], embeddings: Embeddings, budget: int
 ) -> list[str]:
     """The text to show for each passage: all of it, or its chosen sentences."""
+    if budget <= 0:
+        return [p.text for p in passages]
     pieces = [[p.text[s:e] for s, e, _ in sentence_spans(p.text)] for p in passages]
-    if budget <= 0 or sum(len(sentences) for sentences in pieces) <= budget:
+    if sum(len(sentences) for sentences in pieces) <= budget:
         return [p.text for p in passages]
     flat = [(i, j) for i, sentences in enumerate(pieces) for j in range(len(sentences))]
     vectors = np.array(embeddings.embed_documents([question, *(pieces[i][j] for i, j in flat)]))

@@ -59,12 +59,11 @@ def add_uploads(
     folder.mkdir(parents=True, exist_ok=True)
     for checked, target in accepted:
         shutil.copyfile(checked, target)
-    settings = pipeline.settings
     report = ingest(
         [t for _, t in accepted],
         pipeline.store,
         pipeline.embeddings,
-        settings,
+        pipeline.settings,
         progress=False,
         listener=listener,
     )
@@ -74,12 +73,11 @@ def add_uploads(
 
 def document_rows(pipeline: Pipeline, search: str | None = "") -> list[list[object]]:
     wanted = (search or "").strip().lower()
-    rows = [
+    return [
         [Path(source).name, count, source]
         for source, count in sorted(pipeline.store.sources().items())
         if wanted in source.lower()
     ]
-    return rows
 
 
 def delete_document(pipeline: Pipeline, source: str) -> int:

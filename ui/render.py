@@ -33,33 +33,33 @@ def _document_text(source: str, mtime_ns: int) -> str | None:
         return None
 
 
-def surrounding(citation: Passage, chars: int = CONTEXT_CHARS) -> tuple[str, str]:
+def surrounding(passage: Passage, chars: int = CONTEXT_CHARS) -> tuple[str, str]:
     """The document text just before and after the chunk, or nothing when the file has
     changed since it was indexed (the offsets would point at other text)."""
     try:
-        mtime = Path(citation.source).stat().st_mtime_ns
+        mtime = Path(passage.source).stat().st_mtime_ns
     except OSError:
         return "", ""
-    text = _document_text(citation.source, mtime)
-    if text is None or text[citation.start : citation.end] != citation.text:
+    text = _document_text(passage.source, mtime)
+    if text is None or text[passage.start : passage.end] != passage.text:
         return "", ""
-    before = text[max(0, citation.start - chars) : citation.start]
-    after = text[citation.end : citation.end + chars]
-    return ("…" if citation.start > chars else "") + before, after + (
-        "…" if citation.end + chars < len(text) else ""
+    before = text[max(0, passage.start - chars) : passage.start]
+    after = text[passage.end : passage.end + chars]
+    return ("…" if passage.start > chars else "") + before, after + (
+        "…" if passage.end + chars < len(text) else ""
     )
 
 
-def source_card(citation: Passage, label: str) -> str:
-    before, after = surrounding(citation)
+def source_card(passage: Passage, label: str) -> str:
+    before, after = surrounding(passage)
     e = html.escape
     return (
         '<div class="source-card">'
-        f'<div class="source-head">{e(label)} {e(citation.name)} '
-        f'<span class="source-meta">chars {citation.start}-{citation.end}, '
-        f"score {citation.score:.2f}</span></div>"
+        f'<div class="source-head">{e(label)} {e(passage.name)} '
+        f'<span class="source-meta">chars {passage.start}-{passage.end}, '
+        f"score {passage.score:.2f}</span></div>"
         f'<div class="source-text"><span class="context">{e(before)}</span>'
-        f'<mark class="cited">{e(citation.text)}</mark>'
+        f'<mark class="cited">{e(passage.text)}</mark>'
         f'<span class="context">{e(after)}</span></div></div>'
     )
 
