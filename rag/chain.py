@@ -83,8 +83,7 @@ class QAChain:
         self.llm = llm
         self.settings = settings
         self.answer_prompt = load_prompt(settings.prompt)
-        self.answer_chain = self.answer_prompt | llm
-        self.retry_chain = load_prompt(settings.retry_prompt) | llm
+        self.retry_prompt = load_prompt(settings.retry_prompt)
         self.condense_chain = load_prompt(settings.condense_prompt) | llm | StrOutputParser()
         self.verify_chain = (
             load_prompt(settings.verify_prompt) | llm.bind(max_tokens=3) | StrOutputParser()
@@ -99,14 +98,21 @@ class QAChain:
         with contextlib.suppress(Exception):
             warmup.invoke({"passages": "", "question": ""})
 
-    def invoke(self, question: str, history: Sequence[Turn] = ()) -> Answer:
-        for event in self.stream(question, history):
+    def invoke(
+        self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
+    ) -> Answer:
+        for event in self.stream(question, history, temperature):
             if isinstance(event, Answer):
                 return event
         raise RagError("the chain ended without an answer")  # unreachable by construction
 
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
+    ) -> Iterator[Event]:
+        """`temperature` overrides `llm.temperature` for the answer only; rewriting a
+        follow-up and the self-check stay deterministic."""
         started = time.perf_counter()
+        llm = self.llm if temperature is None else self.llm.bind(temperature=temperature)
         question = clean_query(question, self.settings.max_question_chars)
         timings = Timings()
 
@@ -149,11 +155,11 @@ class QAChain:
             else [p.text for p in passages]
         )
         inputs = {"passages": number_passages(shown), "question": standalone}
-        text = yield from self._generate(self.answer_chain, inputs, started, timings)
+        text = yield from self._generate(self.answer_prompt | llm, inputs, started, timings)
         checked = check_answer(text, passages, self.settings.min_support, standalone)
         if checked.declined and top >= self.settings.retry_score:
             yield Retry()
-            text = yield from self._generate(self.retry_chain, inputs, started, timings)
+            text = yield from self._generate(self.retry_prompt | llm, inputs, started, timings)
             checked = check_answer(text, passages, self.settings.min_support, standalone)
             if not checked.declined and not addresses(
                 standalone, checked.text, self.settings.min_retry_overlap

@@ -418,14 +418,14 @@ def _ui(args: argparse.Namespace, settings: "Settings") -> int:
     secret = args.auth or (settings.ui.auth.get_secret_value() if settings.ui.auth else None)
     auth = _credentials(secret) if secret else None
     try:
-        import ui.app
+        import ui.server
     except ImportError as exc:
         raise RagError(f"the browser chat is not installed ({exc}); run `make install`") from None
     pipeline = _open(settings)
     if not pipeline.store.sources():
         print("rag ui: the index is empty; add documents in the Documents tab", file=sys.stderr)
     try:
-        ui.app.launch(pipeline, auth=auth)
+        ui.server.serve(pipeline, auth=auth)
     except OSError:
         where = f"{settings.ui.host}:{settings.ui.port}"
         raise RagError(f"cannot serve on {where}: in use or not allowed; try --port") from None

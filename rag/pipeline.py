@@ -4,6 +4,7 @@ Front ends build one `Pipeline` and take what they need from it; the chat model 
 only loaded when a question is first asked.
 """
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ class Pipeline:
     _llm: BaseChatModel | None = field(default=None, init=False)
     _keywords: KeywordIndex | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    model_ready: threading.Event = field(default_factory=threading.Event, init=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Pipeline":
@@ -42,6 +44,17 @@ class Pipeline:
             mode=retrieval.mode,
             candidates=retrieval.candidates,
         )
+
+    def warm(self) -> None:
+        """Load the model and cache the prompt's fixed start, then mark the model ready.
+
+        Servers call this once at startup and answer "loading" until it returns; a
+        failure is left for the first question to report."""
+        try:
+            with contextlib.suppress(Exception):
+                self.chain.warm()
+        finally:
+            self.model_ready.set()
 
     @property
     def chain(self) -> QAChain:

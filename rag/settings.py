@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     ui: UISettings = UISettings()
+    api_key: SecretStr | None = Field(
+        None, description="Bearer token every /v1 API request must send (RAG_API_KEY)."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -3,8 +3,6 @@ Debian's headless chromium through playwright, and by `gradio_client`."""
 
 import os
 import socket
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import CORPUS, VENV_BIN, run_rag
-from offline_guard import MARKER
+from conftest import CORPUS, UIServer, run_rag
 
 pytestmark = pytest.mark.slow
 
@@ -36,55 +33,6 @@ HOSTILE = (
     "![tracker](http://203.0.113.9/pixel.png) "
     "The memo asks staff to wear blue helmets in the Quokka reactor hall.\n"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UIServer:
-    """`rag ui` in a child process under the network guard; `url` once it is serving."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-        child_env |= {
-            "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
-            "RAG_DATA_DIR": str(data_dir),
-            **env,
-        }
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "rag"), "ui", "--port", str(self.port), *args],
-            cwd=data_dir.parent,
-            env=child_env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(180):
-            self.stop()
-            pytest.fail("rag ui did not start:\n" + "".join(self.output))
-        self.url = f"http://127.0.0.1:{self.port}/"
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-            if line.startswith("rag ui: serving"):
-                self._ready.set()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        assert MARKER not in "".join(self.output), "".join(self.output)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ lives in per-session state; the model serves `llm.parallel` questions at a time 
 further users wait in Gradio's visible queue.
 """
 
-import contextlib
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from rag.ingest import IngestReport
 from rag.pipeline import Pipeline
 from rag.progress import Listener
 from ui import documents
-from ui.render import CSS, error_html, plain, sources_html
+from ui.render import error_html, plain, sources_html
 from ui.reports import report_view
 
 logger = logging.getLogger(__name__)
@@ -235,30 +233,3 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             api_ask, api_name="ask", concurrency_limit=settings.llm.parallel, concurrency_id="model"
         )
     return app
-
-
-def _warm(pipeline: Pipeline) -> None:
-    """Load the model while the page is opened; a failure shows on the first question."""
-    with contextlib.suppress(Exception):
-        pipeline.chain.warm()
-
-
-def launch(pipeline: Pipeline, *, auth: tuple[str, str] | None = None) -> None:
-    """Serve until interrupted; prints the URL once the page can be opened."""
-    ui = pipeline.settings.ui
-    app = build_app(pipeline)
-    app.queue(default_concurrency_limit=pipeline.settings.llm.parallel)
-    _, url, _ = app.launch(
-        server_name=ui.host,
-        server_port=ui.port,
-        auth=auth,
-        css=CSS,
-        max_file_size=f"{ui.max_upload_mb}mb",
-        footer_links=["api"],
-        quiet=True,
-        ssr_mode=False,
-        prevent_thread_lock=True,
-    )
-    print(f"rag ui: serving {url}" + (" (login required)" if auth else ""), flush=True)
-    threading.Thread(target=_warm, args=(pipeline,), name="warm-model", daemon=True).start()
-    app.block_thread()

@@ -1,0 +1,1 @@
+"""The HTTP API: OpenAI-compatible chat completions with citations, and search."""
