@@ -7,7 +7,7 @@ from fastapi.openapi.utils import get_openapi
 
 import rag
 from rag.api.errors import install_error_handlers
-from rag.api.routes import api_router
+from rag.api.routes import api_router, fallback
 from rag.pipeline import Pipeline
 
 DESCRIPTION = """\
@@ -26,7 +26,9 @@ def create_api(pipeline: Pipeline, *, login_required: bool = False) -> FastAPI:
         title="rag", version=rag.__version__, description=DESCRIPTION, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
-    app.include_router(api_router(pipeline, login_required=login_required))
+    router = api_router(pipeline, login_required=login_required)
+    app.include_router(router)
+    app.mount("/v1", fallback(router))
 
     def openapi() -> dict[str, Any]:
         # Invalid requests get 400 in OpenAI's error shape, never FastAPI's 422.

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from itertools import chain, pairwise
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.answer import REFUSAL, Answer, Turn
 from rag.api.errors import ApiError
@@ -207,31 +208,34 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
         passages: list[Passage] = retrieve(pipeline.retriever(request.k), query)
         return SearchResponse(query=query, data=passages)
 
-    @router.api_route(
-        "/{path:path}",
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-        include_in_schema=False,
-    )
-    def unknown(path: str, request: Request) -> None:
-        here = f"/v1/{path}"
-        methods = sorted(
-            method
-            for route in router.routes
-            if isinstance(route, APIRoute)
-            and route.path != "/v1/{path:path}"
-            and route.path_regex.match(here)
-            for method in route.methods
-        )
-        if methods:
-            raise ApiError(
-                405,
-                f"{request.method} is not allowed on {here}; use {', '.join(methods)}",
-                code="method_not_allowed",
-                headers={"Allow": ", ".join(methods)},
-            )
-        raise ApiError(404, f"no endpoint {here}; /openapi.json lists them", code="unknown_url")
-
     return router
+
+
+def fallback(router: APIRouter) -> ASGIApp:
+    """Mounted at `/v1` after the routes: 404 or 405 in the API's error shape, for any
+    method, instead of falling through to the browser app mounted at `/`."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        allowed = sorted(
+            allowed
+            for route in router.routes
+            if isinstance(route, APIRoute) and route.path_regex.match(path)
+            for allowed in route.methods
+        )
+        error = (
+            ApiError(
+                405,
+                f"{method} is not allowed on {path}; use {', '.join(allowed)}",
+                code="method_not_allowed",
+                headers={"Allow": ", ".join(allowed)},
+            )
+            if allowed
+            else ApiError(404, f"no endpoint {path}; /openapi.json lists them", code="unknown_url")
+        )
+        await error.response()(scope, receive, send)
+
+    return app
 
 
 def _sse(events: Iterator[Event], reply_id: str, created: int) -> Iterator[str]:

@@ -100,7 +100,7 @@ class ModelList(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str
+    query: str = Field(pattern=r"\S", description="Words to search for; not blank.")
     k: int | None = Field(None, ge=1, le=100, description="Default: retrieval.k.")
 
 
