@@ -27,7 +27,7 @@ examples:
   rag search "what did the Meta spokesperson say?" -k 3
   rag search "behemoth delay" --json | jq '.results[0]'
   rag documents                    list indexed documents with their chunk counts
-  rag ui --port 8080               the browser chat on http://127.0.0.1:8080
+  rag ui --port 8080               the chat and the API on http://127.0.0.1:8080
 
 settings come from rag.toml and RAG_* variables, e.g. RAG_DATA_DIR=/srv/rag,
 RAG_RETRIEVAL__K=5, RAG_CHUNKING__SIZE=800 (see README.md)
@@ -150,10 +150,13 @@ def _parser() -> argparse.ArgumentParser:
 
     ui = commands.add_parser(
         "ui",
-        help="serve the browser chat (default http://127.0.0.1:7860)",
+        help="serve the browser chat and the OpenAI-compatible API (http://127.0.0.1:7860)",
         description="Serve the chat, documents, evaluation and settings tabs in the "
-        "browser. It binds loopback unless --host (or ui.host) says otherwise; give --auth "
-        "when it is reachable by others. Prints the URL when ready; Ctrl-C stops it.",
+        "browser, and on the same port an OpenAI-compatible API: /v1/chat/completions, "
+        "/v1/models, /v1/search, schema at /openapi.json. It binds loopback unless --host "
+        "(or ui.host) says otherwise; when it is reachable by others give --auth for the "
+        "browser and set RAG_API_KEY for the API. Prints the URLs when ready; Ctrl-C "
+        "stops it.",
     )
     ui.add_argument("--host", help="interface to bind (default: ui.host, 127.0.0.1)")
     ui.add_argument("--port", type=int, help="port (default: ui.port, 7860)")

@@ -277,3 +277,14 @@ def test_the_openapi_schema_documents_the_api(client):
     assert "text/event-stream" in chat["responses"]["200"]["content"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_an_internal_failure_is_a_500_without_a_traceback(client, pipeline, monkeypatch):
+    def broken(k=None):
+        raise RuntimeError("secret detail in /srv/internal/path")
+
+    monkeypatch.setattr(pipeline, "retriever", broken)
+    response = client.post("/v1/search", json={"query": "bridge"}, headers=AUTH)
+    assert response.status_code == 500
+    assert response.json()["error"]["type"] == "server_error"
+    assert "secret" not in response.text and "Traceback" not in response.text

@@ -122,11 +122,12 @@ def test_the_readme_example_works(api, capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The HTTP API", 1)[1]
     example = section.split("```python\n", 1)[1].split("```", 1)[0]
-    assert len(example.strip().splitlines()) <= 6  # the import, a blank line, 4 lines
+    assert len([ln for ln in example.splitlines() if ln.strip()]) == 5
     example = example.replace("http://127.0.0.1:7860", api.base).replace('"none"', repr(KEY))
     exec(compile(example, "README.md", "exec"), {})
-    content, citations = capsys.readouterr().out.strip().splitlines()
-    assert "[" in content and ARTICLE.name in citations, (content, citations)
+    printed = capsys.readouterr().out
+    assert "[1]" in printed or "[2]" in printed or "[3]" in printed, printed
+    assert f"['{ARTICLE.name}']" in printed, printed
 
 
 def test_search_and_errors_over_http(api):
