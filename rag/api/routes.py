@@ -5,6 +5,7 @@ OpenAI requests into a question with history, and the chain's events back into
 OpenAI responses.
 """
 
+import logging
 import secrets
 import time
 import uuid
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rag.answer import REFUSAL, Answer, Turn
 from rag.api.errors import ApiError
 from rag.api.schemas import (
+    MODEL_ID,
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -48,6 +50,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 LOADING: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "The model is loading, or its server is down"},
 }
+logger = logging.getLogger(__name__)
 SSE = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
@@ -102,8 +105,12 @@ def visible_text(events: Iterator[Event]) -> Iterator[str | Answer]:
 
 
 def _service_error(exc: Exception) -> ApiError:
-    message = str(exc) if isinstance(exc, RagError) else "internal error while answering"
-    return ApiError(503, message, type="server_error", code="llm_unavailable")
+    """A failure while answering: the model's server is down or timed out (its message
+    says which), or a bug, which is logged and not described to the client."""
+    if isinstance(exc, RagError):
+        return ApiError(503, str(exc), type="server_error", code="llm_unavailable")
+    logger.error("answering failed", exc_info=exc)
+    return ApiError(500, "internal error while answering; see the server log", type="server_error")
 
 
 def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter:
@@ -191,7 +198,7 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
         responses={404: {"model": ErrorResponse, "description": "No such model"}},
     )
     def model(model: str) -> Model:
-        if model != Model(created=started).id:
+        if model != MODEL_ID:
             raise ApiError(404, f"no model {model!r}; GET /v1/models lists it", param="model")
         return Model(created=started)
 
