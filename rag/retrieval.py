@@ -7,6 +7,7 @@ refusal thresholds mean the same thing in every mode; `rank_dense`, `rank_bm25` 
 `rrf` in the metadata show how it was found.
 """
 
+import re
 import threading
 from typing import Literal
 
@@ -24,9 +25,14 @@ from rag.support import terms
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 
 
+# Terminal colour codes whole, then every control character but tab and newline.
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def clean_query(query: str, limit: int) -> str:
-    """Reject queries no retriever can use, with a message that says why."""
-    text = query.strip()
+    """Reject queries no retriever can use, with a message that says why. Control
+    characters go: pasted terminal escapes or a NUL would reach the model's tokenizer."""
+    text = _CONTROL.sub(" ", query).strip()
     if not text:
         raise RagError("the question is empty")
     if len(text) > limit:

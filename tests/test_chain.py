@@ -149,13 +149,20 @@ def test_follow_up_is_condensed_before_retrieval():
     assert not answer.refused
 
 
-@pytest.mark.parametrize("question", ["", "   \n\t ", "x" * 100_000])
+@pytest.mark.parametrize("question", ["", "   \n\t ", "\x00\x1b\x07", "x" * 100_000])
 def test_unusable_questions_get_a_clear_message(question):
     chain, model = make_chain(["unused"])
     with pytest.raises(RagError) as raised:
         chain.invoke(question)
     assert "empty" in str(raised.value) or "too long" in str(raised.value)
     assert model.prompts == []
+
+
+def test_control_characters_never_reach_the_model():
+    chain, model = make_chain(["The bridge opened in 1932 [1]."])
+    answer = chain.invoke("\x1b[31mWhen did\x00 the bridge open?\x07")
+    assert answer.question == "When did  the bridge open?"
+    assert not any(ord(c) < 32 and c != "\n" for c in model.prompts[0])
 
 
 def test_warming_reads_the_fixed_prompt_start_and_never_raises():
