@@ -100,6 +100,8 @@ class HybridRetriever(BaseRetriever):
                 dense[doc.id or ""] = doc
         keyword_ids = self.keywords.search(query, n) if self.mode != "dense" else []
         found = {**dense, **self._fetch([i for i in keyword_ids if i not in dense], question)}
+        # An ingest may delete chunks between the keyword index's build and this fetch.
+        keyword_ids = [i for i in keyword_ids if i in found]
 
         fused: dict[str, float] = {}
         for name, ranking in (("rank_dense", list(dense)), ("rank_bm25", keyword_ids)):

@@ -81,3 +81,13 @@ def test_empty_index_returns_nothing(store, mode):
 def test_unusable_queries_are_refused(query):
     with pytest.raises(RagError):
         clean_query(query, 4000)
+
+
+def test_chunks_deleted_after_the_keyword_index_was_built_are_skipped(corpus_store):
+    """An ingest may delete chunks between the keyword search and the fetch."""
+    hybrid = retriever(corpus_store)
+    query = "What did the Meta spokesperson say?"
+    first = hybrid.invoke(query)
+    corpus_store.vectors.delete(ids=[first[0].id])  # vectors only: the index is stale now
+    after = hybrid.invoke(query)
+    assert after and first[0].id not in {d.id for d in after}

@@ -225,3 +225,41 @@ def test_default_binding_is_loopback(server):
     assert server.url.startswith("http://127.0.0.1:")
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.2", server.port), timeout=2).close()
+
+
+CONCURRENT = {
+    "What did the Meta spokesperson say?": "releasing",
+    "Why did Meta delay releasing Behemoth?": "underwhelming",
+    "Who has to approve any final decision?": "Zuckerberg",
+    "Which rivals does Meta trail in commercializing AI breakthroughs?": "OpenAI",
+    "Which open-source projects lead China's domestic AI capabilities?": "DeepSeek",
+    "With which models did Meta help lead open-source AI?": "Llama",
+    "Which newspaper first reported the change of direction?": "New York Times",
+    "Has Meta finished training Behemoth?": "Yes",
+}
+
+
+def test_eight_concurrent_sessions_each_get_their_own_answer(server):
+    """Eight `gradio_client` sessions ask at once; the model takes them in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    def ask(question: str) -> tuple[dict, float]:
+        began = time.perf_counter()
+        answer = Client(server.url, verbose=False).predict(question, 3, api_name="/ask")
+        return answer, time.perf_counter() - began
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(len(CONCURRENT)) as pool:
+        results = list(pool.map(ask, CONCURRENT))
+    wall = time.perf_counter() - began
+    latencies = sorted(seconds for _, seconds in results)
+    for (question, expected), (answer, _) in zip(CONCURRENT.items(), results, strict=True):
+        assert answer["question"] == question  # no cross-talk
+        assert not answer["refused"] and expected in answer["answer"], (question, answer["answer"])
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    print(
+        f"\n8 concurrent sessions: {len(results) / wall:.2f} answers/s, "
+        f"p50 {latencies[len(latencies) // 2]:.1f} s, p95 {p95:.1f} s, wall {wall:.1f} s"
+    )

@@ -1,0 +1,136 @@
+"""Interruptions and damage: a killed ingest, a damaged index, ingest during questions."""
+
+import random
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.documents import load_source, make_splitter, split
+from rag.ingest import ingest
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from rag.store import chunk_id
+
+from conftest import VENV_BIN, run_rag
+
+WORDS = (
+    "river bridge council archive harbour lantern orchard meadow quarry tower signal "
+    "ferry market garden engine library tunnel beacon granary mill canal chapel"
+).split()
+
+
+def make_folder(root: Path, files: int, paragraphs: int = 3) -> Path:
+    """Distinct, reproducible documents of a few chunks each."""
+    rng = random.Random(7)
+    root.mkdir(parents=True)
+    for n in range(files):
+        text = "\n\n".join(
+            " ".join(rng.choice(WORDS) for _ in range(90)).capitalize() + f" (note {n}.{p})."
+            for p in range(paragraphs)
+        )
+        (root / f"doc{n:04d}.txt").write_text(text + "\n", encoding="utf-8")
+    return root
+
+
+def expected_ids(folder: Path, settings: Settings) -> set[str]:
+    splitter = make_splitter(settings.chunking)
+    return {
+        chunk_id(chunk)
+        for path in sorted(folder.iterdir())
+        for chunk in split(load_source(path), splitter)
+    }
+
+
+def index_state(settings: Settings) -> tuple[set[str], set[str]]:
+    """(ids in Chroma, keys in the record manager)."""
+    pipeline = Pipeline.from_settings(settings)
+    vectors = set(pipeline.store.vectors.get(include=[])["ids"])
+    records = set(pipeline.store.records.list_keys())
+    return vectors, records
+
+
+def records_written(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute("select count(*) from upsertion_record").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_halfway_completes_on_the_next_run(tmp_path):
+    folder = make_folder(tmp_path / "docs", files=300)
+    settings = Settings(data_dir=tmp_path / "index")
+    wanted = expected_ids(folder, settings)
+    env = {
+        "RAG_DATA_DIR": str(settings.data_dir),
+        "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
+    }
+    child = subprocess.Popen(
+        [str(VENV_BIN / "rag"), "ingest", str(folder)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while (written := records_written(settings.records_db)) < settings.store.index_batch_size:
+        assert child.poll() is None, "the ingest ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert written < len(wanted), "killed too late to test anything"
+
+    vectors, records = index_state(settings)
+    assert records <= vectors  # vectors are written before their records
+
+    again = run_rag(
+        "ingest", str(folder), cwd=tmp_path, env={"RAG_DATA_DIR": str(settings.data_dir)}
+    )
+    assert again.code == 0, again.stderr
+    vectors, records = index_state(settings)
+    assert vectors == records == wanted  # complete, no duplicates, no orphans
+
+
+def test_ingest_while_questions_are_asked_keeps_the_index_consistent(tmp_path, embeddings):
+    folder = make_folder(tmp_path / "docs", files=40)
+    settings = Settings(data_dir=tmp_path / "index")
+    pipeline = Pipeline(settings, embeddings, Pipeline.from_settings(settings).store)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ask_repeatedly() -> None:
+        while not done.is_set():
+            try:
+                pipeline.retriever(3).invoke("Which bridge crosses the river by the mill?")
+            except BaseException as exc:  # collected and asserted below
+                errors.append(exc)
+
+    askers = [threading.Thread(target=ask_repeatedly) for _ in range(3)]
+    for thread in askers:
+        thread.start()
+    staged = sorted(folder.iterdir())
+    folder_files = folder / "indexed"
+    folder_files.mkdir()
+    try:  # add ten files, change one, delete one, ingest: four times over
+        for step in range(4):
+            for path in staged[step * 10 : (step + 1) * 10]:
+                path.rename(folder_files / path.name)
+            present = sorted(folder_files.iterdir())
+            present[0].write_text(f"Changed in step {step}: the mill bridge.\n", encoding="utf-8")
+            present[-1].unlink()
+            ingest([folder_files], pipeline.store, embeddings, settings, progress=False)
+    finally:
+        done.set()
+        for thread in askers:
+            thread.join()
+    assert errors == []
+    vectors, records = index_state(settings)
+    assert vectors == records == expected_ids(folder_files, settings)
+    assert len(pipeline.store.sources()) == 40 - 4
