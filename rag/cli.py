@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     bar.add_argument("--progress", action="store_true", default=None, help="always show progress")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+    ingest.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="delete the index first (not your files) and build it again from PATHs and "
+        "the documents uploaded in the browser; the way out of a damaged index",
+    )
 
     search = commands.add_parser(
         "search",
@@ -204,10 +210,16 @@ def _print_report(report: "IngestReport") -> None:
 def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
     from rag.ingest import ingest
 
+    paths = list(args.paths)
+    if args.rebuild:
+        from rag.store import remove_index
+
+        remove_index(settings)
+        print(f"Removed the index in {settings.data_dir}; building it again", file=sys.stderr)
+        if settings.uploads_dir.is_dir() and settings.uploads_dir not in paths:
+            paths.append(settings.uploads_dir)
     pipeline = _open(settings)
-    report = ingest(
-        args.paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress
-    )
+    report = ingest(paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress)
     if args.json:
         print(json.dumps(asdict(report), indent=2))
         for problem in report.failed:

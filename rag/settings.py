@@ -168,6 +168,11 @@ class Settings(BaseSettings):
         return self.data_dir / "records.sqlite"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Where the browser's uploads are kept; part of the corpus, not of the index."""
+        return self.data_dir / "uploads"
+
+    @property
     def model_file(self) -> Path:
         from rag.model_files import MODEL_FILENAME
 

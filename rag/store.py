@@ -7,6 +7,7 @@ file's chunks be found and deleted.
 
 import hashlib
 import json
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -102,8 +103,16 @@ def open_store(settings: Settings, embeddings: Embeddings) -> DocumentStore:
         )
         records.create_schema()
     except Exception as exc:
+        reason = next(iter(str(exc).splitlines()), type(exc).__name__)
         raise RagError(
-            f"cannot open the index in {settings.data_dir}: {exc}. "
-            f"Delete that folder and run `rag ingest` again to rebuild it."
+            f"the index in {settings.data_dir} is damaged ({reason}); rebuild it from your "
+            "files with `rag ingest --rebuild [PATH ...]`"
         ) from None
     return DocumentStore(vectors=vectors, records=records)
+
+
+def remove_index(settings: Settings) -> None:
+    """Delete the index (vectors and records), never the documents, uploads or models."""
+    shutil.rmtree(settings.chroma_dir, ignore_errors=True)
+    for path in settings.data_dir.glob(f"{settings.records_db.name}*"):  # with -wal, -shm
+        path.unlink()

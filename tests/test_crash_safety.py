@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from rag.documents import load_source, make_splitter, split
+from rag.errors import RagError
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from rag.store import chunk_id
+from rag.store import chunk_id, open_store, remove_index
 
-from conftest import VENV_BIN, run_rag
+from conftest import ARTICLE, CORPUS, VENV_BIN, run_rag
 
 WORDS = (
     "river bridge council archive harbour lantern orchard meadow quarry tower signal "
@@ -134,3 +135,40 @@ def test_ingest_while_questions_are_asked_keeps_the_index_consistent(tmp_path, e
     vectors, records = index_state(settings)
     assert vectors == records == expected_ids(folder_files, settings)
     assert len(pipeline.store.sources()) == 40 - 4
+
+
+def damage(path: Path) -> None:
+    path.write_bytes(random.Random(1).randbytes(path.stat().st_size))
+
+
+@pytest.mark.slow
+def test_a_damaged_index_says_so_and_rebuilds(tmp_path):
+    env = {"RAG_DATA_DIR": str(tmp_path / "index")}
+    uploaded = tmp_path / "index" / "uploads" / "kiwi.txt"
+    uploaded.parent.mkdir(parents=True)
+    uploaded.write_text("Kiwis are flightless birds of New Zealand.\n", encoding="utf-8")
+    assert run_rag("ingest", str(CORPUS), str(uploaded.parent), cwd=tmp_path, env=env).code == 0
+    damage(tmp_path / "index" / "chroma" / "chroma.sqlite3")
+
+    for command in (["search", "spokesperson"], ["ingest", str(CORPUS)]):
+        broken = run_rag(*command, cwd=tmp_path, env=env)
+        assert broken.code == 1
+        assert broken.stderr.count("\n") == 1, broken.stderr  # one line
+        assert "is damaged" in broken.stderr and "rag ingest --rebuild" in broken.stderr
+
+    rebuilt = run_rag("ingest", "--rebuild", str(CORPUS), cwd=tmp_path, env=env)
+    assert rebuilt.code == 0, rebuilt.stderr
+    listed = run_rag("documents", cwd=tmp_path, env=env).stdout
+    assert ARTICLE.name in listed and "kiwi.txt" in listed  # uploads come back too
+    assert uploaded.exists()
+
+
+def test_damaged_records_get_the_same_message(tmp_path, embeddings):
+    settings = Settings(data_dir=tmp_path / "index")
+    ingest([ARTICLE], open_store(settings, embeddings), embeddings, settings, progress=False)
+    damage(settings.records_db)
+    with pytest.raises(RagError, match=r"is damaged \(.*\); rebuild it") as raised:
+        open_store(settings, embeddings)
+    assert "\n" not in str(raised.value)
+    remove_index(settings)
+    assert open_store(settings, embeddings).sources() == {}

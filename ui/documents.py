@@ -15,7 +15,7 @@ from rag.progress import Listener
 
 
 def uploads_dir(pipeline: Pipeline) -> Path:
-    return pipeline.settings.data_dir.resolve() / "uploads"
+    return pipeline.settings.uploads_dir.resolve()
 
 
 def safe_name(name: str) -> str:
