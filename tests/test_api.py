@@ -288,3 +288,18 @@ def test_an_internal_failure_is_a_500_without_a_traceback(client, pipeline, monk
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "server_error"
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("asked", "seen"),
+    [
+        ("\x1b[1mWhen did the Orchid Bridge open?\x00\x07", "When did the Orchid Bridge open?"),
+        ("Orchid Bridge 🌉 🙂?", "Orchid Bridge 🌉 🙂?"),
+        ("¿Cuándo se abrió el puente Orchid?", "¿Cuándo se abrió el puente Orchid?"),
+    ],
+)
+def test_control_characters_other_scripts_and_emoji(client, pipeline, asked, seen):
+    script(pipeline, "The Orchid Bridge opened in 1932 [1].")
+    response = ask(client, asked)
+    assert response.status_code == 200, response.text
+    assert response.json()["rag"]["question"] == seen

@@ -113,6 +113,22 @@ def test_uploads_are_stored_under_the_data_dir_and_indexed(tmp_path, pipeline):
     assert documents.document_rows(pipeline) == [["escape.txt", 1, str(stored)]]
 
 
+def test_duplicate_uploads_keep_one_document(tmp_path, pipeline):
+    kiwi = b"Kiwis are flightless birds of New Zealand."
+    first, _ = documents.add_uploads(pipeline, [_upload(tmp_path / "1", "kiwi.txt", kiwi)])
+    again, problems = documents.add_uploads(pipeline, [_upload(tmp_path / "2", "kiwi.txt", kiwi)])
+    assert problems == [] and len(first.new) == 1 and len(again.unchanged) == 1
+    same_batch = [
+        _upload(tmp_path / "3", "kiwi.txt", b"Kiwis lay very large eggs."),
+        _upload(tmp_path / "4", "kiwi.txt", b"Another kiwi text."),
+    ]
+    report, problems = documents.add_uploads(pipeline, same_batch)
+    assert len(report.updated) == 1 and len(problems) == 1 and "second file named" in problems[0]
+    stored = documents.uploads_dir(pipeline) / "kiwi.txt"
+    assert stored.read_bytes() == b"Kiwis lay very large eggs."
+    assert [row[:2] for row in documents.document_rows(pipeline)] == [["kiwi.txt", 1]]
+
+
 def test_bad_uploads_are_reported_and_leave_the_index_as_it_was(tmp_path, pipeline):
     documents.add_uploads(pipeline, [_upload(tmp_path, "keep.txt", b"A document to keep.")])
     before = pipeline.store.sources()

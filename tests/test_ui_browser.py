@@ -205,6 +205,11 @@ def test_gradio_client_gets_a_whole_answer(server):
     )
     with pytest.raises(Exception, match="empty"):
         client.predict("   ", 3, api_name="/ask")
+    with pytest.raises(Exception, match="too long"):
+        client.predict("x" * 100_000, 3, api_name="/ask")
+    noisy = client.predict("\x1b[1mWhat did the Meta spokesperson say?\x07", 3, api_name="/ask")
+    assert noisy["question"] == "What did the Meta spokesperson say?"
+    assert not noisy["refused"] and noisy["citations"]
 
 
 def test_auth_rejects_wrong_credentials(tmp_path):

@@ -42,6 +42,8 @@ def add_uploads(
     for temp, original in files:
         try:
             name = safe_name(original)
+            if any(target.name == name for _, target in accepted):
+                raise RagError(f"a second file named {name} in this upload; the first was kept")
             if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
                 kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
                 raise RagError(f"unsupported file type '{Path(name).suffix or name}' ({kinds})")
