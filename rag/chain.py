@@ -27,6 +27,7 @@ from rag.citations import MARKER
 from rag.errors import RagError
 from rag.focus import focus_passages
 from rag.grounding import CheckedAnswer, addresses, check_answer
+from rag.injection import withhold_orders
 from rag.llm import llm_errors, server_name
 from rag.prompts import load_prompt
 from rag.retrieval import Passage, clean_query
@@ -154,6 +155,7 @@ class QAChain:
             if self.embeddings
             else [p.text for p in passages]
         )
+        shown = [withhold_orders(text) for text in shown]
         inputs = {"passages": number_passages(shown), "question": standalone}
         text = yield from self._generate(self.answer_prompt | llm, inputs, started, timings)
         checked = check_answer(text, passages, self.settings.min_support, standalone)
