@@ -4,8 +4,10 @@ Every chunk carries exact character offsets into the decoded source text, so a c
 can always be shown in place: `text[start:end] == chunk.page_content`.
 """
 
+import codecs
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,8 @@ _SEPARATORS = [
     "",
 ]
 _BINARY_SNIFF_BYTES = 8192
+WINDOW_CHARS = 2_000_000  # files up to this size are split in one piece
+_NOT_BLANK = re.compile(r"\S")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -46,24 +50,50 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load_source(path: Path) -> SourceText:
-    """Read a text or markdown file strictly: no guessing of encodings, no silent repairs."""
+def read_blocks(path: Path, block_bytes: int = 1 << 20) -> Iterator[str]:
+    """The file's text, a block at a time, strictly: no guessing of encodings, no
+    silent repairs. Raises `DocumentError` where the file stops being UTF-8 text."""
     if not is_supported(path):
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise DocumentError(f"unsupported file type '{path.suffix or path.name}' ({supported})")
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    consumed = 0
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            while True:
+                data = file.read(block_bytes)
+                if consumed == 0 and b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+                    raise DocumentError("binary file, not text")
+                held = len(decoder.getstate()[0])  # a character split across blocks
+                try:
+                    text = decoder.decode(data, final=not data)
+                except UnicodeDecodeError as exc:
+                    offset = consumed - held + exc.start
+                    raise DocumentError(
+                        f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                        f"{offset}); convert it to UTF-8"
+                    ) from None
+                consumed += len(data)
+                if text:
+                    yield text
+                if not data:
+                    return
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
-    if b"\x00" in data[:_BINARY_SNIFF_BYTES]:
-        raise DocumentError("binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start]
-        raise DocumentError(
-            f"not UTF-8 text (byte 0x{bad:02x} at offset {exc.start}); convert it to UTF-8"
-        ) from None
+
+
+def check_text(path: Path) -> None:
+    """Raise `DocumentError` unless the file is UTF-8 text with something in it."""
+    empty = True
+    for block in read_blocks(path):  # every block: a bad byte may come late
+        empty = empty and not block.strip()
+    if empty:
+        raise DocumentError("empty file, nothing to index")
+
+
+def load_source(path: Path) -> SourceText:
+    """A whole file in memory; ingestion streams with `read_chunks` instead."""
+    text = "".join(read_blocks(path))
     if not text.strip():
         raise DocumentError("empty file, nothing to index")
     resolved = path.resolve()
@@ -90,28 +120,80 @@ def make_splitter(chunking: ChunkingSettings) -> RecursiveCharacterTextSplitter:
     )
 
 
-def split(source: SourceText, splitter: RecursiveCharacterTextSplitter) -> list[Document]:
-    """Cut a source into chunks with exact offsets; the splitter only returns strings."""
-    chunks: list[Document] = []
-    cursor = 0
-    for index, piece in enumerate(splitter.split_text(source.text)):
-        start = source.text.find(piece, cursor)
+def _located(text: str, pieces: list[str], overlap: int) -> Iterator[tuple[int, str]]:
+    """Where each piece starts in `text`: the splitter only returns strings.
+
+    A chunk starts at most `overlap` characters before the previous one ends, and no
+    later than the first non-blank character after it (nothing is dropped but
+    whitespace). In repetitive text a piece occurs several times in that range; the
+    last occurrence is taken, which never leaves text outside every chunk."""
+    previous_start, previous_end = -1, 0
+    for index, piece in enumerate(pieces):
+        blank_run = _NOT_BLANK.search(text, previous_end)
+        latest = blank_run.start() if blank_run else len(text)
+        earliest = max(previous_start + 1, previous_end - overlap)
+        start = text.rfind(piece, earliest, latest + len(piece))
+        if start < 0:
+            start = text.find(piece, previous_start + 1)
         if start < 0:  # the splitter never rewrites text; this would be a library bug
-            raise DocumentError(f"chunk {index} of {source.name} not found in its source")
-        end = start + len(piece)
-        chunks.append(
-            Document(
-                page_content=piece,
-                metadata={
-                    "source": source.source,
-                    "name": source.name,
-                    "title": source.title,
-                    "chunk": index,
-                    "start": start,
-                    "end": end,
-                    "hash": hashlib.sha256(piece.encode()).hexdigest(),
-                },
-            )
+            raise DocumentError(f"chunk {index} not found in its source")
+        yield start, piece
+        previous_start, previous_end = start, start + len(piece)
+
+
+def _chunk(source: SourceText, piece: str, start: int, index: int) -> Document:
+    return Document(
+        page_content=piece,
+        metadata={
+            "source": source.source,
+            "name": source.name,
+            "title": source.title,
+            "chunk": index,
+            "start": start,
+            "end": start + len(piece),
+            "hash": hashlib.sha256(piece.encode()).hexdigest(),
+        },
+    )
+
+
+def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
+    """Cut a whole text into chunks with exact offsets."""
+    pieces = make_splitter(chunking).split_text(source.text)
+    located = _located(source.text, pieces, chunking.overlap)
+    return [_chunk(source, piece, start, index) for index, (start, piece) in enumerate(located)]
+
+
+def read_chunks(
+    path: Path, chunking: ChunkingSettings, window: int | None = None
+) -> Iterator[Document]:
+    """A file's chunks with exact offsets, read and split a window at a time, so a file
+    of any size costs about one window of memory. A file shorter than the window is
+    split exactly as `split` would; in a longer one, each window's last chunks are left
+    for the next window, which starts where the first of them starts."""
+    window = window or WINDOW_CHARS
+    resolved = path.resolve()
+    splitter = make_splitter(chunking)
+    margin = 2 * (chunking.size + chunking.overlap)
+    blocks = read_blocks(path, block_bytes=max(1, window // 2))
+    source: SourceText | None = None
+    buffer, base, index, ended = "", 0, 0, False
+    while not ended:
+        block = next(blocks, None)
+        ended = block is None
+        buffer += block or ""
+        if not ended and len(buffer) < window:
+            continue
+        if source is None:
+            title = _title(resolved, buffer)
+            source = SourceText(source=str(resolved), name=resolved.name, title=title, text="")
+        located = list(_located(buffer, splitter.split_text(buffer), chunking.overlap))
+        done = (
+            located if ended else [(s, p) for s, p in located if s + len(p) <= len(buffer) - margin]
         )
-        cursor = start + 1
-    return chunks
+        for start, piece in done:
+            yield _chunk(source, piece, base + start, index)
+            index += 1
+        cut = located[len(done)][0] if len(done) < len(located) else len(buffer)
+        buffer, base = buffer[cut:], base + cut
+    if index == 0:
+        raise DocumentError("empty file, nothing to index")

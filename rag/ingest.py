@@ -6,14 +6,14 @@ A file that fails to load keeps whatever it had in the index before.
 """
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from rag.documents import DocumentError, is_supported, load_source, make_splitter, split
+from rag.documents import DocumentError, is_supported, read_chunks
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import RagError
 from rag.progress import Listener, Progress
@@ -78,18 +78,15 @@ def plan(paths: Sequence[Path]) -> _Plan:
     return result
 
 
-def _load_chunks(
-    files: list[Path], settings: Settings, report: IngestReport, advance: Callable[[], None]
-) -> dict[str, list[Document]]:
-    splitter = make_splitter(settings.chunking)
-    chunks_by_source: dict[str, list[Document]] = {}
-    for file in files:
-        try:
-            chunks_by_source[str(file)] = split(load_source(file), splitter)
-        except DocumentError as exc:
-            report.failed.append(FileProblem(str(file), str(exc)))
-        advance()
-    return chunks_by_source
+def _chunk_ids(file: Path, settings: Settings) -> list[str]:
+    """The ids a file's chunks would have; the chunks themselves are not kept, so a
+    folder or a file of any size is checked in about one window of memory."""
+    return [chunk_id(chunk) for chunk in read_chunks(file, settings.chunking)]
+
+
+def _all_recorded(store: DocumentStore, ids: list[str], batch: int = 10_000) -> bool:
+    # SQLite takes at most 32,766 parameters in one query.
+    return all(all(store.records.exists(ids[i : i + batch])) for i in range(0, len(ids), batch))
 
 
 def ingest(
@@ -109,24 +106,39 @@ def ingest(
 
     with Progress(enabled=progress, listener=listener) as bar:
         reading = bar.task("Reading", total=len(todo.files), show_from=50)
-        chunks_by_source = _load_chunks(todo.files, settings, report, reading.advance)
-
-        pending: list[Document] = []
-        for source, chunks in chunks_by_source.items():
-            ids = [chunk_id(chunk) for chunk in chunks]
+        changed: list[Path] = []
+        pending = 0
+        for file in todo.files:
+            source = str(file)
+            try:
+                ids = _chunk_ids(file, settings)
+            except DocumentError as exc:
+                report.failed.append(FileProblem(source, str(exc)))
+                continue
+            finally:
+                reading.advance()
             if source not in before:
                 report.new.append(source)
-            elif len(ids) == before[source] and all(store.records.exists(ids)):
+            elif len(ids) == before[source] and _all_recorded(store, ids):
                 report.unchanged.append(source)
                 continue  # untouched: scoped cleanup only visits sources it is given
             else:
                 report.updated.append(source)
-            pending.extend(chunks)
+            changed.append(file)
+            pending += len(ids)
+
+        def chunks() -> Iterator[Document]:
+            """Read again, a window at a time, as `index` pulls batches."""
+            for file in changed:
+                try:
+                    yield from read_chunks(file, settings.chunking)
+                except DocumentError as exc:  # changed since it was checked
+                    report.failed.append(FileProblem(str(file), str(exc)))
 
         batch_size = settings.store.index_batch_size
-        embedding = bar.task("Embedding", total=len(pending), unit="chunks", show_from=256)
+        embedding = bar.task("Embedding", total=pending, unit="chunks", show_from=256)
         result = index(
-            _reporting(pending, batch_size, embedding.set_completed),
+            _reporting(chunks(), batch_size, embedding.set_completed),
             store.records,
             store.vectors,
             batch_size=batch_size,
@@ -134,7 +146,7 @@ def ingest(
             source_id_key="source",
             key_encoder=chunk_id,
         )
-        embedding.set_completed(len(pending))
+        embedding.set_completed(pending)
 
     report.removed = sorted(
         source
@@ -150,7 +162,7 @@ def ingest(
 
 
 def _reporting(
-    chunks: list[Document], batch_size: int, set_completed: Callable[[int], None]
+    chunks: Iterable[Document], batch_size: int, set_completed: Callable[[int], None]
 ) -> Iterator[Document]:
     """Yield chunks to `index`, which pulls a whole batch before it embeds one, so
     pulling the first chunk of a batch means every earlier batch is stored."""

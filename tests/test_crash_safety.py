@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import load_source, make_splitter, split
+from rag.documents import load_source, split
 from rag.errors import RagError
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
@@ -39,11 +39,10 @@ def make_folder(root: Path, files: int, paragraphs: int = 3) -> Path:
 
 
 def expected_ids(folder: Path, settings: Settings) -> set[str]:
-    splitter = make_splitter(settings.chunking)
     return {
         chunk_id(chunk)
         for path in sorted(folder.iterdir())
-        for chunk in split(load_source(path), splitter)
+        for chunk in split(load_source(path), settings.chunking)
     }
 
 

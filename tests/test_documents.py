@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import DocumentError, load_source, make_splitter, split
+from rag.documents import DocumentError, load_source, split
 from rag.settings import ChunkingSettings
 
 from conftest import ARTICLE
@@ -21,7 +21,7 @@ Intro paragraph with a few sentences. It goes on! Does it? Yes.
 
 def _assert_offsets(path: Path, size: int, overlap: int) -> int:
     source = load_source(path)
-    chunks = split(source, make_splitter(ChunkingSettings(size=size, overlap=overlap)))
+    chunks = split(source, ChunkingSettings(size=size, overlap=overlap))
     assert chunks
     for index, chunk in enumerate(chunks):
         meta = chunk.metadata
@@ -41,7 +41,7 @@ def test_every_chunk_maps_back_to_its_source(tmp_path: Path, size: int, overlap:
 
 
 def test_chunks_end_on_sentence_boundaries_when_they_can() -> None:
-    chunks = split(load_source(ARTICLE), make_splitter(ChunkingSettings(size=300, overlap=0)))
+    chunks = split(load_source(ARTICLE), ChunkingSettings(size=300, overlap=0))
     assert len(chunks) > 5
     endings = [c.page_content[-1] for c in chunks]
     assert all(e in ".!?:\u201d\"'" for e in endings), endings

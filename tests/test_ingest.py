@@ -1,8 +1,12 @@
 import shutil
+import subprocess
+import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
+from rag import documents
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import RagError
 from rag.ingest import ingest
@@ -191,3 +195,55 @@ def test_edit_to_a_long_file_re_embeds_only_the_changed_chunks(tmp_path, embeddi
     assert second.chunks_deleted <= 2
     _, ids = snapshot(store)
     assert len(ids) == first.chunks_added - second.chunks_deleted + second.chunks_added
+
+
+def test_a_file_longer_than_a_window_is_indexed_exactly(tmp_path, embeddings, monkeypatch):
+    monkeypatch.setattr(documents, "WINDOW_CHARS", 3000)  # cross many window edges
+    settings = Settings(data_dir=tmp_path / "index")
+    store = open_store(settings, embeddings)
+    text = "\n\n".join(
+        f"Paragraph {n} about the harbour, the mill and the canal. " * (1 + n % 4)
+        for n in range(120)
+    )
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    report = ingest([path], store, embeddings, settings, progress=False)
+    assert report.new == [str(path)] and report.chunks_added > 20
+    stored = store.vectors.get(include=["documents", "metadatas"])
+    spans = sorted((m["start"], m["end"]) for m in stored["metadatas"])
+    for chunk, meta in zip(stored["documents"], stored["metadatas"], strict=True):
+        assert text[meta["start"] : meta["end"]] == chunk
+    assert spans[0][0] == 0 and spans[-1][1] == len(text.rstrip())
+    assert all(not text[a[1] : b[0]].strip() for a, b in pairwise(spans))  # only blanks between
+    again = ingest([path], store, embeddings, settings, progress=False)
+    assert again.unchanged == [str(path)] and again.chunks_embedded == 0
+
+
+@pytest.mark.slow
+def test_a_100_mb_file_is_read_in_bounded_memory(tmp_path):
+    """The pass that checks a file before indexing it, in a process of its own."""
+    big = tmp_path / "big.txt"
+    paragraph = "The harbour master logged {n} ferries past the lantern tower today. "
+    with big.open("w", encoding="utf-8") as file:
+        for n in range(1_400_000):
+            file.write(paragraph.format(n=n) + ("\n\n" if n % 5 == 4 else ""))
+    size_mb = big.stat().st_size / 1e6
+    assert size_mb > 100
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from rag.ingest import _chunk_ids\n"
+        "from rag.settings import Settings\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "ids = _chunk_ids(Path(sys.argv[1]), Settings())\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(len(ids), len(set(ids)), grown // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(big)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    chunks, unique, grown_mb = map(int, done.stdout.split())
+    assert chunks == unique > 150_000
+    # Whole-file splitting grew by about 5x the file; streaming, by the ids alone.
+    assert grown_mb < size_mb * 0.6, f"{grown_mb} MB for a {size_mb:.0f} MB file"

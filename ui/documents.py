@@ -7,7 +7,7 @@ folder or the index. Files are stored only under `<data_dir>/uploads`, by base n
 import shutil
 from pathlib import Path
 
-from rag.documents import SUPPORTED_SUFFIXES, load_source
+from rag.documents import SUPPORTED_SUFFIXES, check_text
 from rag.errors import RagError
 from rag.ingest import IngestReport, ingest
 from rag.pipeline import Pipeline
@@ -52,7 +52,7 @@ def add_uploads(
             checked = temp.with_name(name) if temp.name != name else temp
             if checked != temp:
                 shutil.copyfile(temp, checked)
-            load_source(checked)  # raises DocumentError: empty, binary, not UTF-8
+            check_text(checked)  # raises DocumentError: empty, binary, not UTF-8
             accepted.append((checked, folder / name))
         except (RagError, OSError) as exc:
             problems.append(f"{original}: {exc}")
