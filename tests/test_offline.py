@@ -59,36 +59,52 @@ def _can_unshare_network() -> bool:
         return False
 
 
+EXAMPLE = "What did the Meta spokesperson say?"
+UNUSUAL = [
+    f"\x1b[1m{EXAMPLE}\x00\x07",  # terminal codes and control characters around it
+    f"{EXAMPLE} 🤔🚀",
+    "¿Qué dijo el portavoz de Meta?",
+    "Meta 发言人说了什么\uff1f",  # a full-width question mark
+    "🦙🦙🦙",
+]
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not _can_unshare_network(),
-    reason="no network namespaces here (unshare -rn needs user namespaces); the socket guard "
-    "covers every other test",
-)
-def test_the_ask_path_works_in_a_namespace_with_only_loopback(corpus_settings):
-    """No route beyond loopback exists in there: anything that reached out would fail,
-    and the socket guard inside the process would report it."""
+def test_unusual_questions_are_answered_with_only_loopback(corpus_settings):
+    """`rag ask` in a network namespace with no route beyond loopback (where this
+    machine allows one; the socket guard watches either way): anything that reached
+    out would fail there. The questions are the awkward ones: control characters,
+    emoji and other scripts each get an answer or a refusal, never an error."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env |= {
         "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
         "RAG_DATA_DIR": str(corpus_settings.data_dir),
         "RAG_LLM__MODEL_FILE": str(corpus_settings.model_file),
     }
-    script = (
-        "ip link set lo up && "
-        f"ip -o route show | wc -l && exec {VENV_BIN / 'rag'} ask --json "
-        "'What did the Meta spokesperson say?'"
+    ask = f"{VENV_BIN / 'rag'} ask --json -"
+    isolated = _can_unshare_network()
+    command = (
+        ["unshare", "-rn", "sh", "-c", f"ip link set lo up && ip -o route show | wc -l && {ask}"]
+        if isolated
+        else ["sh", "-c", f"echo 0 && {ask}"]
     )
     done = subprocess.run(
-        ["unshare", "-rn", "sh", "-c", script],
+        command,
         env=env,
+        input="\n".join(UNUSUAL) + "\n",
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    routes, answer_line = done.stdout.splitlines()
+    routes, *lines = done.stdout.splitlines()
     assert routes.strip() == "0"  # no default route, no interface but loopback
-    answer = json.loads(answer_line)
-    assert not answer["refused"] and answer["citations"], answer
     assert MARKER not in done.stderr
+    answers = [json.loads(line) for line in lines]
+    assert len(answers) == len(UNUSUAL)
+    assert all("error" not in a and isinstance(a["refused"], bool) for a in answers)
+    cleaned, with_emoji = answers[0], answers[1]
+    assert cleaned["question"] == EXAMPLE  # the same question once the controls are gone
+    assert not cleaned["refused"] and cleaned["citations"], cleaned
+    assert with_emoji["refused"] or with_emoji["citations"], with_emoji
+    assert answers[4]["refused"]  # emoji alone ask nothing the article answers
