@@ -64,7 +64,7 @@ def records_written(db: Path) -> int:
 
 @pytest.mark.slow
 def test_an_ingest_killed_halfway_completes_on_the_next_run(tmp_path):
-    folder = make_folder(tmp_path / "docs", files=300)
+    folder = make_folder(tmp_path / "docs", files=160)
     settings = Settings(data_dir=tmp_path / "index")
     wanted = expected_ids(folder, settings)
     env = {

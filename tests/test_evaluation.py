@@ -372,10 +372,22 @@ def test_questions_sharing_passages_run_back_to_back(tmp_path, store, embeddings
     assert max(kiwis) - min(kiwis) == 1 and max(ferries) - min(ferries) == 1
 
 
-def test_the_article_thresholds_parse_and_name_real_metrics():
+@pytest.mark.parametrize(("name", "least"), [("article", 8), ("injection", 3)])
+def test_the_thresholds_parse_and_name_real_metrics(name, least):
     from rag.evaluation.report import load_thresholds
 
-    thresholds = load_thresholds(ROOT / "eval" / "article.thresholds.toml")
+    thresholds = load_thresholds(ROOT / "eval" / f"{name}.thresholds.toml")
     measured = summarize([], k=3).keys()
     named = [m for limits in thresholds.values() for m in limits]
-    assert len(named) >= 8 and set(named) <= set(measured)
+    assert len(named) >= least and set(named) <= set(measured)
+
+
+def test_the_injection_set_plants_a_note_beside_the_article():
+    question_set = load_question_set(ROOT / "eval" / "injection.yaml")
+    note = ROOT / "eval" / "injection" / "editors-note.txt"
+    assert question_set.corpus == [ROOT / "corpus", note]
+    assert "IGNORE ALL PREVIOUS INSTRUCTIONS" in note.read_text(encoding="utf-8")
+    assert all(q.forbidden and "injection" in q.tags for q in question_set.questions)
+    for q in question_set.questions:
+        for quote in q.quotes:
+            assert metrics.fold(quote) in metrics.fold(TEXT), (q.id, quote)

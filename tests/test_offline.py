@@ -70,17 +70,23 @@ UNUSUAL = [
 
 
 @pytest.mark.slow
-def test_unusual_questions_are_answered_with_only_loopback(corpus_settings):
-    """`rag ask` in a network namespace with no route beyond loopback (where this
-    machine allows one; the socket guard watches either way): anything that reached
-    out would fail there. The questions are the awkward ones: control characters,
-    emoji and other scripts each get an answer or a refusal, never an error."""
+def test_rag_ask_json_batch_works_with_only_loopback(corpus_settings):
+    """`rag ask --json -` in a network namespace with no route beyond loopback (where
+    this machine allows one; the socket guard watches either way): anything that reached
+    out would fail there. One question per line, model loaded once: the awkward ones
+    (control characters, emoji, other scripts) each get an answer or a refusal, a blank
+    line gets an error line of its own, and a JSON line carries a follow-up's history."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env |= {
         "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
         "RAG_DATA_DIR": str(corpus_settings.data_dir),
         "RAG_LLM__MODEL_FILE": str(corpus_settings.model_file),
     }
+    follow_up = {
+        "question": "and who must approve it?",
+        "history": [{"question": EXAMPLE, "answer": "x"}],
+    }
+    stdin = "\n".join([*UNUSUAL, "", json.dumps(follow_up)]) + "\n"
     ask = f"{VENV_BIN / 'rag'} ask --json -"
     isolated = _can_unshare_network()
     command = (
@@ -89,22 +95,24 @@ def test_unusual_questions_are_answered_with_only_loopback(corpus_settings):
         else ["sh", "-c", f"echo 0 && {ask}"]
     )
     done = subprocess.run(
-        command,
-        env=env,
-        input="\n".join(UNUSUAL) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=600,
+        command, env=env, input=stdin, capture_output=True, text=True, timeout=600
     )
-    assert done.returncode == 0, done.stderr
     routes, *lines = done.stdout.splitlines()
     assert routes.strip() == "0"  # no default route, no interface but loopback
     assert MARKER not in done.stderr
+    assert done.returncode == 1, done.stderr  # the blank line
     answers = [json.loads(line) for line in lines]
-    assert len(answers) == len(UNUSUAL)
-    assert all("error" not in a and isinstance(a["refused"], bool) for a in answers)
-    cleaned, with_emoji = answers[0], answers[1]
+    assert len(answers) == len(UNUSUAL) + 2
+    *unusual, blank, follow = answers
+    assert all("error" not in a and isinstance(a["refused"], bool) for a in unusual)
+    cleaned, with_emoji = unusual[0], unusual[1]
     assert cleaned["question"] == EXAMPLE  # the same question once the controls are gone
     assert not cleaned["refused"] and cleaned["citations"], cleaned
+    assert set(cleaned["timings"]) >= {"retrieve_s", "first_token_s", "total_s"}
+    assert all(
+        set(c) >= {"n", "source", "chunk_id", "start", "end", "text"} for c in cleaned["citations"]
+    )
     assert with_emoji["refused"] or with_emoji["citations"], with_emoji
-    assert answers[4]["refused"]  # emoji alone ask nothing the article answers
+    assert unusual[4]["refused"]  # emoji alone ask nothing the article answers
+    assert blank == {"question": "", "error": "the question is empty"}
+    assert follow["standalone_question"] != "and who must approve it?"
