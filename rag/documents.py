@@ -141,13 +141,12 @@ def _located(text: str, pieces: list[str], overlap: int) -> Iterator[tuple[int, 
         previous_start, previous_end = start, start + len(piece)
 
 
-def _chunk(source: SourceText, piece: str, start: int, index: int) -> Document:
+def _chunk(document: dict[str, str], piece: str, start: int, index: int) -> Document:
+    """`document`: the source's `source`, `name` and `title`, shared by its chunks."""
     return Document(
         page_content=piece,
         metadata={
-            "source": source.source,
-            "name": source.name,
-            "title": source.title,
+            **document,
             "chunk": index,
             "start": start,
             "end": start + len(piece),
@@ -158,9 +157,10 @@ def _chunk(source: SourceText, piece: str, start: int, index: int) -> Document:
 
 def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
     """Cut a whole text into chunks with exact offsets."""
+    document = {"source": source.source, "name": source.name, "title": source.title}
     pieces = make_splitter(chunking).split_text(source.text)
     located = _located(source.text, pieces, chunking.overlap)
-    return [_chunk(source, piece, start, index) for index, (start, piece) in enumerate(located)]
+    return [_chunk(document, piece, start, index) for index, (start, piece) in enumerate(located)]
 
 
 def read_chunks(
@@ -175,7 +175,7 @@ def read_chunks(
     splitter = make_splitter(chunking)
     margin = 2 * (chunking.size + chunking.overlap)
     blocks = read_blocks(path, block_bytes=max(1, window // 2))
-    source: SourceText | None = None
+    document: dict[str, str] = {}
     buffer, base, index, ended = "", 0, 0, False
     while not ended:
         block = next(blocks, None)
@@ -183,15 +183,15 @@ def read_chunks(
         buffer += block or ""
         if not ended and len(buffer) < window:
             continue
-        if source is None:
+        if not document:  # the title comes from the first window
             title = _title(resolved, buffer)
-            source = SourceText(source=str(resolved), name=resolved.name, title=title, text="")
+            document = {"source": str(resolved), "name": resolved.name, "title": title}
         located = list(_located(buffer, splitter.split_text(buffer), chunking.overlap))
         done = (
             located if ended else [(s, p) for s, p in located if s + len(p) <= len(buffer) - margin]
         )
         for start, piece in done:
-            yield _chunk(source, piece, base + start, index)
+            yield _chunk(document, piece, base + start, index)
             index += 1
         cut = located[len(done)][0] if len(done) < len(located) else len(buffer)
         buffer, base = buffer[cut:], base + cut
