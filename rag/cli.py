@@ -296,12 +296,15 @@ def _ask(args: argparse.Namespace, settings: "Settings") -> int:
         if not args.json:
             raise RagError("reading questions from stdin needs --json")
         return _ask_many(settings)
+    from rag.retrieval import clean_query
+
+    question = clean_query(args.question, settings.answer.max_question_chars)  # before loading
     pipeline = _open(settings)
     if args.json:
-        answer = pipeline.chain.invoke(args.question)
+        answer = pipeline.chain.invoke(question)
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
-    _print_answer(_stream_to_terminal(pipeline, args.question))
+    _print_answer(_stream_to_terminal(pipeline, question))
     return 0
 
 

@@ -102,6 +102,22 @@ def test_search_rejects_an_empty_query(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().err.strip() == "rag: error: the question is empty"
 
 
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "the question is empty"),
+        (" \n\t\x07 ", "the question is empty"),
+        ("x" * 100_000, "the question is too long (100,000 characters; the limit is 4,000)"),
+    ],
+)
+def test_ask_rejects_an_unusable_question_before_loading_anything(
+    tmp_path: Path, capsys, question: str, message: str
+) -> None:
+    assert main(["--data-dir", str(tmp_path / "d"), "ask", question]) == 1
+    assert capsys.readouterr().err.strip() == f"rag: error: {message}"
+    assert not (tmp_path / "d").exists()  # no index opened, no model assembled
+
+
 def test_remove_drops_a_document(tmp_path: Path, capsys) -> None:
     data = str(tmp_path / "index")
     assert main(["--data-dir", data, "ingest", str(CORPUS)]) == 0
