@@ -50,11 +50,9 @@ class Pipeline:
 
         Servers call this once at startup and answer "loading" until it returns; a
         failure is left for the first question to report."""
-        try:
-            with contextlib.suppress(Exception):
-                self.chain.warm()
-        finally:
-            self.model_ready.set()
+        with contextlib.suppress(Exception):
+            self.chain.warm()
+        self.model_ready.set()
 
     @property
     def chain(self) -> QAChain:
