@@ -251,7 +251,8 @@ def _search(args: argparse.Namespace, settings: "Settings") -> int:
     if not passages:
         print("No passages: the index is empty. Run `rag ingest` first.")
     for rank, p in enumerate(passages, 1):
-        print(f"{rank}. score {p.score:.3f}  {_display(p.source)}  chars {p.start}-{p.end}")
+        page = f", p. {p.page}" if p.page else ""
+        print(f"{rank}. score {p.score:.3f}  {_display(p.source)}{page}  chars {p.start}-{p.end}")
         print(textwrap.indent(textwrap.fill(p.text, width=96), "   "))
         print()
     return 0
@@ -264,7 +265,8 @@ def _print_answer(answer: "Answer") -> None:
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
-        print(f"[{c.n}] {_display(c.source)}, chars {c.start}-{c.end}")
+        page = f", p. {c.page}" if c.page else ""
+        print(f"[{c.n}] {_display(c.source)}{page}, chars {c.start}-{c.end}")
         print(textwrap.indent(textwrap.fill(c.text, width=92), "    "))
     for fix in answer.fixes:
         written = f"[{fix.written}]" if fix.written else "none"

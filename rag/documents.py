@@ -1,11 +1,15 @@
 """Loading source files and cutting them into chunks that remember where they came from.
 
-Every chunk carries exact character offsets into the decoded source text, so a citation
-can always be shown in place: `text[start:end] == chunk.page_content`.
+Every chunk carries exact character offsets into the document's text (the decoded file
+for .txt and .md, the extracted text for PDF, HTML and DOCX; `document_text` gives
+either), so a citation can always be shown in place:
+`document_text(path)[start:end] == chunk.page_content`. A PDF's chunks also carry the
+page they start on.
 """
 
 import codecs
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,10 +18,12 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.errors import RagError
+from rag.errors import DocumentError
+from rag.formats import READERS, ExtractedText
 from rag.settings import ChunkingSettings
 
-SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md"})
+TEXT_SUFFIXES: frozenset[str] = frozenset({".txt", ".md"})
+SUPPORTED_SUFFIXES: frozenset[str] = TEXT_SUFFIXES | READERS.keys()
 
 # Paragraphs, then lines, then sentence ends (also before a closing quote), then clauses.
 _SEPARATORS = [
@@ -34,10 +40,6 @@ _NOT_BLANK = re.compile(r"\S")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
-class DocumentError(RagError):
-    """A file that cannot be ingested; the message says why in one line."""
-
-
 @dataclass(frozen=True)
 class SourceText:
     source: str  # absolute path: the document's identity in the index
@@ -50,12 +52,18 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def read_blocks(path: Path, block_bytes: int = 1 << 20) -> Iterator[str]:
-    """The file's text, a block at a time, strictly: no guessing of encodings, no
-    silent repairs. Raises `DocumentError` where the file stops being UTF-8 text."""
+def check_suffix(path: Path) -> None:
     if not is_supported(path):
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise DocumentError(f"unsupported file type '{path.suffix or path.name}' ({supported})")
+
+
+def read_blocks(path: Path, block_bytes: int = 1 << 20) -> Iterator[str]:
+    """A text file's text, a block at a time, strictly: no guessing of encodings, no
+    silent repairs. Raises `DocumentError` where the file stops being UTF-8 text."""
+    check_suffix(path)
+    if path.suffix.lower() not in TEXT_SUFFIXES:
+        raise DocumentError(f"not a text file: {path.name}")
     decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     consumed = 0
     try:
@@ -82,8 +90,24 @@ def read_blocks(path: Path, block_bytes: int = 1 << 20) -> Iterator[str]:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
 
 
-def check_text(path: Path) -> None:
-    """Raise `DocumentError` unless the file is UTF-8 text with something in it."""
+def _extract(path: Path) -> ExtractedText:
+    """A PDF, HTML or DOCX file's text; the whole file is read (no streaming)."""
+    check_suffix(path)
+    extracted = READERS[path.suffix.lower()](path)
+    if not extracted.text.strip():
+        raise DocumentError(
+            "no text in this file (a scanned PDF?); nothing to index"
+            if extracted.page_starts
+            else "no text in this file; nothing to index"
+        )
+    return extracted
+
+
+def check_document(path: Path) -> None:
+    """Raise `DocumentError` unless the file can be ingested and has text in it."""
+    if path.suffix.lower() in READERS:
+        _extract(path)
+        return
     empty = True
     for block in read_blocks(path):  # every block: a bad byte may come late
         empty = empty and not block.strip()
@@ -91,9 +115,16 @@ def check_text(path: Path) -> None:
         raise DocumentError("empty file, nothing to index")
 
 
+def document_text(path: Path) -> str:
+    """The whole text that a document's chunk offsets point into."""
+    if path.suffix.lower() in READERS:
+        return _extract(path).text
+    return "".join(read_blocks(path))
+
+
 def load_source(path: Path) -> SourceText:
     """A whole file in memory; ingestion streams with `read_chunks` instead."""
-    text = "".join(read_blocks(path))
+    text = document_text(path)
     if not text.strip():
         raise DocumentError("empty file, nothing to index")
     resolved = path.resolve()
@@ -141,18 +172,20 @@ def _located(text: str, pieces: list[str], overlap: int) -> Iterator[tuple[int, 
         previous_start, previous_end = start, start + len(piece)
 
 
-def _chunk(document: dict[str, str], piece: str, start: int, index: int) -> Document:
+def _chunk(
+    document: dict[str, str], piece: str, start: int, index: int, page: int | None = None
+) -> Document:
     """`document`: the source's `source`, `name` and `title`, shared by its chunks."""
-    return Document(
-        page_content=piece,
-        metadata={
-            **document,
-            "chunk": index,
-            "start": start,
-            "end": start + len(piece),
-            "hash": hashlib.sha256(piece.encode()).hexdigest(),
-        },
-    )
+    metadata: dict[str, str | int] = {
+        **document,
+        "chunk": index,
+        "start": start,
+        "end": start + len(piece),
+        "hash": hashlib.sha256(piece.encode()).hexdigest(),
+    }
+    if page is not None:  # Chroma stores no None: a page is there or absent
+        metadata["page"] = page
+    return Document(page_content=piece, metadata=metadata)
 
 
 def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
@@ -170,8 +203,11 @@ def read_chunks(
     of any size costs about one window of memory. A file shorter than the window is
     split exactly as `split` would; in a longer one, each window's last chunks are left
     for the next window, which starts where the first of them starts."""
-    window = window or WINDOW_CHARS
     resolved = path.resolve()
+    if path.suffix.lower() in READERS:
+        yield from _extracted_chunks(resolved, chunking)
+        return
+    window = window or WINDOW_CHARS
     splitter = make_splitter(chunking)
     margin = 2 * (chunking.size + chunking.overlap)
     blocks = read_blocks(path, block_bytes=max(1, window // 2))
@@ -197,3 +233,22 @@ def read_chunks(
         buffer, base = buffer[cut:], base + cut
     if index == 0:
         raise DocumentError("empty file, nothing to index")
+
+
+def _extracted_chunks(path: Path, chunking: ChunkingSettings) -> Iterator[Document]:
+    """A PDF is split page by page, so that a chunk, and the page its citation
+    names, never runs across a page break."""
+    extracted = _extract(path)
+    text = extracted.text
+    title = extracted.title or _title(path, text)
+    document = {"source": str(path), "name": path.name, "title": title}
+    splitter = make_splitter(chunking)
+    bounds = [*extracted.page_starts, len(text)] if extracted.page_starts else [0, len(text)]
+    index = 0
+    for page, (begin, end) in enumerate(itertools.pairwise(bounds), start=1):
+        part = text[begin:end]
+        for start, piece in _located(part, splitter.split_text(part), chunking.overlap):
+            yield _chunk(
+                document, piece, begin + start, index, page if extracted.page_starts else None
+            )
+            index += 1

@@ -142,6 +142,12 @@ class Passage(BaseModel):
     end: int
     score: float
     text: str
+    page: int | None = None  # PDF: the page the chunk starts on
+
+    @property
+    def where(self) -> str:
+        """How a citation names its place: "report.pdf, p. 3" or "notes.txt"."""
+        return f"{self.name}, p. {self.page}" if self.page else self.name
 
     @classmethod
     def from_document(cls, doc: Document) -> "Passage":
@@ -156,4 +162,5 @@ class Passage(BaseModel):
             end=meta["end"],
             score=meta.get("score", 0.0),
             text=doc.page_content,
+            page=meta.get("page"),
         )

@@ -202,3 +202,14 @@ def test_the_evaluation_tab_shows_the_newest_report_sandboxed(tmp_path):
     heading, rows, frame = report_view(tmp_path)
     assert "`new`" in heading and rows == [["hit_at_3", 0.9]]
     assert 'sandbox=""' in frame and "&lt;h1&gt;new &amp; co" in frame
+
+
+def test_a_long_document_list_is_paged() -> None:
+    rows: list[list[object]] = [[f"doc{i:03}.txt", 1, f"/d/doc{i:03}.txt"] for i in range(120)]
+    shown, page, label = documents.page_of(rows, 3)
+    assert page == 3 and [r[0] for r in shown] == [f"doc{i:03}.txt" for i in range(100, 120)]
+    assert label == "120 documents; page 3 of 3 (101-120)"
+    assert documents.page_of(rows, 99)[1] == 3  # past the end: the last page
+    assert documents.page_of(rows, 0)[0][0][0] == "doc000.txt"
+    assert documents.page_of(rows[:1], 1)[2] == "1 document"
+    assert documents.page_of([], 1)[2] == "No documents match."

@@ -109,13 +109,17 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
     def new_chat() -> tuple[Messages, list[Turn], str]:
         return [], [], ""
 
-    def listing(search: str) -> tuple[list[list[object]], Any]:
+    def listing(search: str, page: float | None = 1) -> tuple:
         rows = documents.document_rows(pipeline, search)
-        choices = [(f"{r[0]} ({r[1]} chunks)", str(r[2])) for r in rows]
-        return [r[:2] for r in rows], gr.update(choices=choices, value=None)
+        shown, page, label = documents.page_of(rows, int(page or 1))
+        choices = [(f"{r[0]} ({r[1]} chunks)", str(r[2])) for r in shown]
+        return [r[:2] for r in shown], gr.update(choices=choices, value=None), page, label
+
+    def first_page(search: str) -> tuple:
+        return listing(search, 1)
 
     def upload(
-        files: list[str] | None, search: str, progress: gr.Progress = gr.Progress()
+        files: list[str] | None, search: str, page: float, progress: gr.Progress = gr.Progress()
     ) -> tuple:
         if not files:
             raise _error("Choose one or more files first.")
@@ -128,20 +132,20 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             raise _error(str(exc)) from None
         for problem in problems:
             gr.Warning(problem)
-        return (_summary(report, problems), None, *listing(search))
+        return (_summary(report, problems), None, *listing(search, page))
 
-    def delete(source: str | None, search: str) -> tuple:
+    def delete(source: str | None, search: str, page: float) -> tuple:
         if not source:
             raise _error("Pick a document to delete.")
         try:
             deleted = documents.delete_document(pipeline, source)
         except RagError as exc:
             raise _error(str(exc)) from None
-        return (f"Deleted {Path(source).name} ({deleted} chunks).", *listing(search))
+        return (f"Deleted {Path(source).name} ({deleted} chunks).", *listing(search, page))
 
-    def reindex(search: str, progress: gr.Progress = gr.Progress()) -> tuple:
+    def reindex(search: str, page: float, progress: gr.Progress = gr.Progress()) -> tuple:
         report = documents.reindex(pipeline, _listener(progress))
-        return (_summary(report, []), *listing(search))
+        return (_summary(report, []), *listing(search, page))
 
     def latest_eval() -> tuple[str, list[list[object]], str]:
         return report_view(settings.data_dir)
@@ -182,7 +186,12 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             )
             add = gr.Button("Add to the index", variant="primary", elem_id="add")
             status = gr.Markdown(elem_id="doc-status")
-            search = gr.Textbox(label="Filter documents", elem_id="doc-filter")
+            with gr.Row():
+                search = gr.Textbox(label="Filter documents", elem_id="doc-filter", scale=4)
+                page = gr.Number(
+                    1, label="Page", precision=0, minimum=1, elem_id="doc-page", scale=1
+                )
+            count = gr.Markdown(elem_id="doc-count")
             table = gr.Dataframe(
                 headers=["document", "chunks"],
                 datatype=["str", "number"],
@@ -221,11 +230,13 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         send.click(ask, api_name="chat", **chat_io)
         clear.click(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
         chatbot.clear(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
-        add.click(upload, [files, search], [status, files, table, chosen], api_visibility="private")
-        remove.click(delete, [chosen, search], [status, table, chosen], api_visibility="private")
-        refresh.click(reindex, [search], [status, table, chosen], api_visibility="private")
-        search.change(listing, [search], [table, chosen], api_visibility="private")
-        app.load(listing, [search], [table, chosen], api_visibility="private")
+        shown = [table, chosen, page, count]
+        add.click(upload, [files, search, page], [status, files, *shown], api_visibility="private")
+        remove.click(delete, [chosen, search, page], [status, *shown], api_visibility="private")
+        refresh.click(reindex, [search, page], [status, *shown], api_visibility="private")
+        search.change(first_page, [search], shown, api_visibility="private")
+        page.input(listing, [search, page], shown, api_visibility="private")
+        app.load(listing, [search, page], shown, api_visibility="private")
         eval_outputs = [eval_heading, eval_table, eval_frame]
         app.load(latest_eval, outputs=eval_outputs, api_visibility="private")
         eval_refresh.click(latest_eval, outputs=eval_outputs, api_visibility="private")

@@ -7,7 +7,7 @@ folder or the index. Files are stored only under `<data_dir>/uploads`, by base n
 import shutil
 from pathlib import Path
 
-from rag.documents import SUPPORTED_SUFFIXES, check_text
+from rag.documents import check_document, check_suffix
 from rag.errors import RagError
 from rag.ingest import IngestReport, ingest
 from rag.pipeline import Pipeline
@@ -44,15 +44,13 @@ def add_uploads(
             name = safe_name(original)
             if any(target.name == name for _, target in accepted):
                 raise RagError(f"a second file named {name} in this upload; the first was kept")
-            if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-                kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
-                raise RagError(f"unsupported file type '{Path(name).suffix or name}' ({kinds})")
+            check_suffix(Path(name))
             if max_bytes is not None and temp.stat().st_size > max_bytes:
                 raise RagError(f"larger than {max_bytes // 1_000_000} MB")
             checked = temp.with_name(name) if temp.name != name else temp
             if checked != temp:
                 shutil.copyfile(temp, checked)
-            check_text(checked)  # raises DocumentError: empty, binary, not UTF-8
+            check_document(checked)  # raises DocumentError: empty, unreadable, not UTF-8
             accepted.append((checked, folder / name))
         except (RagError, OSError) as exc:
             problems.append(f"{original}: {exc}")
@@ -73,13 +71,31 @@ def add_uploads(
     return report, problems
 
 
+PAGE_ROWS = 50  # documents listed at once; the filter and the page find the rest
+
+
 def document_rows(pipeline: Pipeline, search: str | None = "") -> list[list[object]]:
+    """Every indexed document whose path contains `search`: name, chunks, path."""
     wanted = (search or "").strip().lower()
     return [
         [Path(source).name, count, source]
         for source, count in sorted(pipeline.store.sources().items())
         if wanted in source.lower()
     ]
+
+
+def page_of(rows: list[list[object]], page: int) -> tuple[list[list[object]], int, str]:
+    """One page of rows, the page actually shown (clamped), and a line that says so."""
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    page = min(max(1, page), pages)
+    first = (page - 1) * PAGE_ROWS
+    shown = rows[first : first + PAGE_ROWS]
+    if not rows:
+        return shown, page, "No documents match."
+    label = f"{len(rows)} document{'s' if len(rows) != 1 else ''}"
+    if pages > 1:
+        label += f"; page {page} of {pages} ({first + 1}-{first + len(shown)})"
+    return shown, page, label
 
 
 def delete_document(pipeline: Pipeline, source: str) -> int:

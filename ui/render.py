@@ -6,6 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answer import Answer
+from rag.documents import document_text
+from rag.errors import RagError
 from rag.retrieval import Passage
 
 CONTEXT_CHARS = 240  # document text shown on each side of a cited chunk
@@ -28,8 +30,8 @@ CSS = """
 @lru_cache(maxsize=64)
 def _document_text(source: str, mtime_ns: int) -> str | None:
     try:
-        return Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return document_text(Path(source))
+    except RagError:
         return None
 
 
@@ -55,7 +57,7 @@ def source_card(passage: Passage, label: str) -> str:
     e = html.escape
     return (
         '<div class="source-card">'
-        f'<div class="source-head">{e(label)} {e(passage.name)} '
+        f'<div class="source-head">{e(label)} {e(passage.where)} '
         f'<span class="source-meta">chars {passage.start}-{passage.end}, '
         f"score {passage.score:.2f}</span></div>"
         f'<div class="source-text"><span class="context">{e(before)}</span>'

@@ -183,7 +183,7 @@ def _question_html(r: QuestionResult) -> str:
         mark = "cited" if n in cited else "retrieved"
         body.append(
             f"<div class=passage><b>[{n}]</b> <span class=muted>{mark}, score {p.score:.3f}, "
-            f"{e(p.name)} {p.start}-{p.end}</span>\n{e(p.text)}</div>"
+            f"{e(p.where)} {p.start}-{p.end}</span>\n{e(p.text)}</div>"
         )
     return "<details>" + "".join(body) + "</details>"
 
