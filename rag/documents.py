@@ -8,6 +8,7 @@ page they start on.
 """
 
 import codecs
+import functools
 import hashlib
 import itertools
 import re
@@ -120,6 +121,31 @@ def document_text(path: Path) -> str:
     if path.suffix.lower() in READERS:
         return _extract(path).text
     return "".join(read_blocks(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_text(source: str, mtime_ns: int) -> str | None:
+    try:
+        return document_text(Path(source))
+    except DocumentError:
+        return None
+
+
+def cached_document_text(source: str) -> str | None:
+    """`document_text` of an indexed source, cached while the file is unchanged;
+    None when it cannot be read any more."""
+    try:
+        return _cached_text(source, Path(source).stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def document_text_between(source: str, start: int, end: int) -> str:
+    """The document's text between two offsets: only whitespace, between two chunks.
+    A blank line stands in when the file is gone or changed."""
+    text = cached_document_text(source)
+    gap = text[start:end] if text is not None and len(text) >= end else ""
+    return gap if gap and not gap.strip() else "\n\n"
 
 
 def load_source(path: Path) -> SourceText:

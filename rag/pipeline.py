@@ -43,6 +43,9 @@ class Pipeline:
             k=k or retrieval.k,
             mode=retrieval.mode,
             candidates=retrieval.candidates,
+            mmr_lambda=retrieval.mmr_lambda if retrieval.mmr else None,
+            min_score=retrieval.min_score,
+            neighbours=retrieval.neighbours,
         )
 
     def warm(self) -> None:

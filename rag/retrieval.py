@@ -15,9 +15,11 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.vectorstores.utils import maximal_marginal_relevance
 from pydantic import BaseModel, ConfigDict
 from rank_bm25 import BM25Okapi
 
+from rag.documents import document_text_between
 from rag.errors import RagError
 from rag.store import DocumentStore
 from rag.support import terms
@@ -84,6 +86,9 @@ class HybridRetriever(BaseRetriever):
     mode: RetrievalMode = "hybrid"
     candidates: int = 20  # from each ranking, before fusion
     rrf_k: int = 60
+    mmr_lambda: float | None = None  # set: pick the k from the fused pool by MMR
+    min_score: float | None = None  # set: drop passages less similar than this
+    neighbours: int = 0  # chunks on each side joined to a hit
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -108,10 +113,60 @@ class HybridRetriever(BaseRetriever):
             for rank, chunk_id in enumerate(ranking, start=1):
                 found[chunk_id].metadata[name] = rank
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
-        best = sorted(fused, key=lambda i: -fused[i])[: self.k]
-        for chunk_id in best:
+        ranked = sorted(fused, key=lambda i: -fused[i])
+        if self.min_score is not None:
+            ranked = [i for i in ranked if found[i].metadata["score"] >= self.min_score]
+        best = self._diverse(ranked, question) if self.mmr_lambda is not None else ranked
+        for chunk_id in best[: self.k]:
             found[chunk_id].metadata["rrf"] = round(fused[chunk_id], 6)
-        return [found[i] for i in best]
+        return [self._widen(found[i]) for i in best[: self.k]]
+
+    def _diverse(self, ranked: list[str], question: np.ndarray) -> list[str]:
+        """Maximal marginal relevance over the fused pool: each pick trades its
+        similarity to the question against its similarity to the picks before it."""
+        if len(ranked) <= 1:
+            return ranked
+        got = self.store.vectors.get(ids=ranked, include=["embeddings"])
+        vectors = dict(zip(got["ids"], got["embeddings"], strict=True))
+        picks = maximal_marginal_relevance(
+            question, [vectors[i] for i in ranked], lambda_mult=self.mmr_lambda or 0.0, k=self.k
+        )
+        return [ranked[i] for i in picks]
+
+    def _widen(self, hit: Document) -> Document:
+        """The hit joined with up to `neighbours` chunks on each side from its document,
+        as one passage whose offsets still point at the document's text."""
+        if not self.neighbours:
+            return hit
+        meta = hit.metadata
+        lo, hi = meta["chunk"] - self.neighbours, meta["chunk"] + self.neighbours
+        got = self.store.vectors.get(
+            where={
+                "$and": [
+                    {"source": meta["source"]},
+                    {"chunk": {"$gte": lo}},
+                    {"chunk": {"$lte": hi}},
+                ]
+            },
+            include=["documents", "metadatas"],
+        )
+        parts = sorted(
+            zip(got["metadatas"], got["documents"], strict=True), key=lambda p: p[0]["start"]
+        )
+        text, end = "", parts[0][0]["start"] if parts else meta["start"]
+        start = end
+        for part_meta, part in parts:
+            if part_meta["start"] > end:  # only whitespace lies between chunks
+                text += document_text_between(meta["source"], end, part_meta["start"])
+            text += part[max(0, end - part_meta["start"]) :]
+            end = max(end, part_meta["end"])
+        if not text:
+            return hit
+        return Document(
+            id=hit.id,
+            page_content=text,
+            metadata={**meta, "start": start, "end": end, "neighbours": len(parts) - 1},
+        )
 
     def _fetch(self, ids: list[str], question: np.ndarray) -> dict[str, Document]:
         """Chunks found by keywords only, scored by cosine like the dense ones."""

@@ -65,6 +65,16 @@ class RetrievalSettings(_Section):
         "hybrid", description="Vectors, keywords, or both fused by reciprocal rank."
     )
     candidates: int = Field(20, ge=1, le=1000, description="Per ranking, before fusion.")
+    mmr: bool = Field(False, description="Pick passages for diversity too (MMR), not only rank.")
+    mmr_lambda: float = Field(
+        0.5, ge=0, le=1, description="MMR: 1 is pure relevance, 0 pure diversity."
+    )
+    min_score: float | None = Field(
+        None, ge=-1, le=1, description="Drop passages whose cosine similarity is below this."
+    )
+    neighbours: int = Field(
+        0, ge=0, le=5, description="Chunks on each side joined to each retrieved chunk."
+    )
 
 
 class LLMSettings(_Section):

@@ -140,7 +140,7 @@ class UIServer:
         self.output: list[str] = []
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(180):
+        if not self._ready.wait(180) or self.process.poll() is not None:
             self.stop()
             pytest.fail("rag ui did not start:\n" + "".join(self.output))
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -151,6 +151,7 @@ class UIServer:
             self.output.append(line)
             if line.startswith("rag ui: serving"):
                 self._ready.set()
+        self._ready.set()  # the process ended: stop waiting
 
     def stop(self) -> None:
         self.process.terminate()

@@ -391,3 +391,36 @@ def test_the_injection_set_plants_a_note_beside_the_article():
     for q in question_set.questions:
         for quote in q.quotes:
             assert metrics.fold(quote) in metrics.fold(TEXT), (q.id, quote)
+
+
+def test_gold_sources_make_a_quote_count_only_from_those_documents(embeddings):
+    quote = "The bridge opened in 1932."
+    question = Question(
+        id="bridge",
+        question="When did the bridge open?",
+        answerable=True,
+        reference="In 1932.",
+        facts=[["1932"]],
+        quotes=[quote],
+        sources=["b.txt"],
+    )
+    answer = _answer("It opened in 1932 [1].", False, [quote], 1.0)  # the passage is a.txt's
+    judged = judge(question, answer, embeddings)
+    assert judged.hit_rank is None and judged.citations_correct == [False]
+    for passage in [*answer.passages, *answer.citations]:
+        passage.name = "b.txt"
+    judged = judge(question, answer, embeddings)
+    assert judged.hit_rank == 1 and judged.citations_correct == [True]
+
+
+def test_a_corpus_pattern_expands_and_an_empty_one_is_reported(tmp_path: Path):
+    (tmp_path / "docs").mkdir()
+    for name in ("b.html", "a.html", "notes.txt"):
+        (tmp_path / "docs" / name).write_text("x")
+    questions = "questions:\n- {id: a, question: q, answerable: false, reference: r}\n"
+    path = tmp_path / "set.yaml"
+    path.write_text("corpus: docs/*.html\n" + questions)
+    assert [p.name for p in load_question_set(path).corpus] == ["a.html", "b.html"]
+    path.write_text("corpus: [docs/*.pdf]\n" + questions)
+    with pytest.raises(RagError, match=r"corpus pattern .*\*\.pdf matches no file"):
+        load_question_set(path)

@@ -91,3 +91,31 @@ def test_chunks_deleted_after_the_keyword_index_was_built_are_skipped(corpus_sto
     corpus_store.vectors.delete(ids=[first[0].id])  # vectors only: the index is stale now
     after = hybrid.invoke(query)
     assert after and first[0].id not in {d.id for d in after}
+
+
+def test_neighbours_join_a_hit_with_the_chunks_around_it(corpus_store):
+    text = ARTICLE.read_text(encoding="utf-8")
+    plain = retriever(corpus_store).invoke("Why was Behemoth delayed?")
+    widened = HybridRetriever(
+        store=corpus_store, keywords=KeywordIndex(corpus_store), k=3, neighbours=1
+    ).invoke("Why was Behemoth delayed?")
+    assert [d.id for d in widened] == [d.id for d in plain]
+    for hit, wide in zip(plain, widened, strict=True):
+        p = Passage.from_document(wide)
+        assert text[p.start : p.end] == p.text  # still exact offsets into the document
+        assert hit.page_content in p.text and len(p.text) > len(hit.page_content)
+        first_or_last = hit.metadata["chunk"] == 0 or hit.metadata["end"] == len(text.rstrip())
+        assert wide.metadata["neighbours"] == (1 if first_or_last else 2)
+
+
+def test_min_score_drops_weak_passages_and_mmr_diversifies(corpus_store):
+    keywords = KeywordIndex(corpus_store)
+    query = "What did the Meta spokesperson say?"
+    ranked = HybridRetriever(store=corpus_store, keywords=keywords, k=10).invoke(query)
+    cut = sorted(d.metadata["score"] for d in ranked)[len(ranked) // 2]
+    kept = HybridRetriever(store=corpus_store, keywords=keywords, k=10, min_score=cut).invoke(query)
+    assert kept and all(d.metadata["score"] >= cut for d in kept) and len(kept) < len(ranked)
+    diverse = HybridRetriever(store=corpus_store, keywords=keywords, k=3, mmr_lambda=0.0).invoke(
+        query
+    )
+    assert len(diverse) == 3 and [d.id for d in diverse] != [d.id for d in ranked[:3]]

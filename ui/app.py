@@ -15,6 +15,7 @@ import gradio as gr
 
 from rag.answer import Answer, Turn
 from rag.chain import Delta, Retry
+from rag.documents import SUPPORTED_SUFFIXES
 from rag.errors import RagError
 from rag.ingest import IngestReport
 from rag.pipeline import Pipeline
@@ -179,9 +180,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 sources = gr.HTML(elem_id="sources")
         with gr.Tab("Documents"):
             files = gr.File(
-                label=f"Add documents ({', '.join(sorted(documents.SUPPORTED_SUFFIXES))})",
+                label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
                 file_count="multiple",
-                file_types=sorted(documents.SUPPORTED_SUFFIXES),
+                file_types=sorted(SUPPORTED_SUFFIXES),
                 elem_id="upload",
             )
             add = gr.Button("Add to the index", variant="primary", elem_id="add")

@@ -2,12 +2,9 @@
 here, so nothing a document or the model writes can run or load in the browser."""
 
 import html
-from functools import lru_cache
-from pathlib import Path
 
 from rag.answer import Answer
-from rag.documents import document_text
-from rag.errors import RagError
+from rag.documents import cached_document_text
 from rag.retrieval import Passage
 
 CONTEXT_CHARS = 240  # document text shown on each side of a cited chunk
@@ -27,22 +24,10 @@ CSS = """
 """
 
 
-@lru_cache(maxsize=64)
-def _document_text(source: str, mtime_ns: int) -> str | None:
-    try:
-        return document_text(Path(source))
-    except RagError:
-        return None
-
-
 def surrounding(passage: Passage, chars: int = CONTEXT_CHARS) -> tuple[str, str]:
     """The document text just before and after the chunk, or nothing when the file has
     changed since it was indexed (the offsets would point at other text)."""
-    try:
-        mtime = Path(passage.source).stat().st_mtime_ns
-    except OSError:
-        return "", ""
-    text = _document_text(passage.source, mtime)
+    text = cached_document_text(passage.source)
     if text is None or text[passage.start : passage.end] != passage.text:
         return "", ""
     before = text[max(0, passage.start - chars) : passage.start]

@@ -1,5 +1,6 @@
 """The question-set format (YAML): what a question is, and what a good answer holds."""
 
+import glob
 from pathlib import Path
 
 import yaml
@@ -20,6 +21,11 @@ class Question(BaseModel):
         default_factory=list, description="Each fact: accepted alternatives; all facts required."
     )
     quotes: list[str] = Field(default_factory=list, description="Gold supporting source text.")
+    sources: list[str] = Field(
+        default_factory=list,
+        description="Gold document file names; when given, a passage counts only from one "
+        "of them, so a quote that recurs in other documents cannot pass for a hit.",
+    )
     forbidden: list[str] = Field(default_factory=list, description="Must not appear in answers.")
     history: list[Turn] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
@@ -34,7 +40,9 @@ class Question(BaseModel):
 class QuestionSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    corpus: list[Path] = Field(description="What to ingest, relative to the set's file.")
+    corpus: list[Path] = Field(
+        description="What to ingest, relative to the set's file; glob patterns allowed."
+    )
     questions: list[Question]
 
     @model_validator(mode="before")
@@ -64,5 +72,14 @@ def load_question_set(path: Path) -> QuestionSet:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise RagError(f"question set {path}: {where}: {first['msg']}") from None
-    questions.corpus = [(path.parent / c).resolve() for c in questions.corpus]
+    expanded = (p for c in questions.corpus for p in _expand(path, path.parent / c))
+    questions.corpus = list(dict.fromkeys(expanded))  # a symlink names its target once
     return questions
+
+
+def _expand(set_file: Path, entry: Path) -> list[Path]:
+    if not glob.has_magic(str(entry)):
+        return [entry.resolve()]
+    if matches := sorted(Path(p).resolve() for p in glob.glob(str(entry))):
+        return matches
+    raise RagError(f"question set {set_file}: corpus pattern {entry} matches no file")

@@ -18,6 +18,7 @@ from rag.evaluation.questions import Question, QuestionSet
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
 from rag.progress import Progress
+from rag.retrieval import Passage
 from rag.settings import Settings
 
 
@@ -47,16 +48,24 @@ class EvalReport(BaseModel):
     results: list[QuestionResult]
 
 
+def _gold_texts(question: Question, passages: list[Passage]) -> list[str]:
+    """Passage texts as the gold quotes are matched against: from another document
+    than the gold sources (when the question names any), a passage counts as empty."""
+    wanted = set(question.sources)
+    return [p.text if not wanted or p.name in wanted else "" for p in passages]
+
+
 def judge(question: Question, answer: Answer, embeddings: Any) -> QuestionResult:
     passages = [p.text for p in answer.passages]
     result = QuestionResult(question=question, answer=answer)
     result.forbidden_hit = any(
         metrics.fold(f) in metrics.fold(answer.answer) for f in question.forbidden
     )
-    cited = [c.text for c in answer.citations]
+    cited = _gold_texts(question, list(answer.citations))
     if question.answerable:
-        result.hit_rank = metrics.first_hit_rank(passages, question.quotes)
-        result.retrieval_recall = metrics.quote_recall(passages, question.quotes)
+        gold = _gold_texts(question, answer.passages)
+        result.hit_rank = metrics.first_hit_rank(gold, question.quotes)
+        result.retrieval_recall = metrics.quote_recall(gold, question.quotes)
         text = "" if answer.refused else answer.answer
         result.fact_coverage = metrics.fact_coverage(text, question.facts)
         result.token_f1 = metrics.token_f1(text, question.reference)
@@ -157,7 +166,7 @@ def run_eval(
     settings = index_settings(settings, work_dir)
     pipeline = Pipeline.from_settings(settings)
     report = ingest(
-        question_set.corpus, pipeline.store, pipeline.embeddings, settings, progress=False
+        question_set.corpus, pipeline.store, pipeline.embeddings, settings, progress=progress
     )
     if report.failed or not pipeline.store.sources():
         problems = "; ".join(f"{p.path}: {p.reason}" for p in report.failed) or "no documents"
