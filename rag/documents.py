@@ -269,12 +269,11 @@ def _extracted_chunks(path: Path, chunking: ChunkingSettings) -> Iterator[Docume
     title = extracted.title or _title(path, text)
     document = {"source": str(path), "name": path.name, "title": title}
     splitter = make_splitter(chunking)
-    bounds = [*extracted.page_starts, len(text)] if extracted.page_starts else [0, len(text)]
+    bounds = [*(extracted.page_starts or [0]), len(text)]
     index = 0
     for page, (begin, end) in enumerate(itertools.pairwise(bounds), start=1):
         part = text[begin:end]
         for start, piece in _located(part, splitter.split_text(part), chunking.overlap):
-            yield _chunk(
-                document, piece, begin + start, index, page if extracted.page_starts else None
-            )
+            page_number = page if extracted.page_starts else None
+            yield _chunk(document, piece, begin + start, index, page_number)
             index += 1

@@ -12,8 +12,12 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import DocumentError
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported once, by us
 
@@ -66,21 +70,41 @@ def read_pdf(path: Path) -> ExtractedText:
 
 
 # Page furniture: never the content a question is about.
-_HTML_DROP = "script, style, noscript, template, svg, iframe, form, button, nav, aside"
+_HTML_DROP = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "form",
+    "button",
+    "nav",
+    "aside",
+]
 _HTML_DROP_ROLES = ("navigation", "banner", "contentinfo", "search", "complementary")
 _HTML_DROP_NAMES = re.compile(
     r"(^|[-_ ])(nav|navbar|menu|sidebar|sphinxsidebar|breadcrumbs?|footer|cookie|"
     r"related|toc|skip)([-_ ]|$)",
     re.IGNORECASE,
 )
-_HTML_BLOCKS = (
-    "p, div, section, article, main, li, dt, dd, pre, blockquote, table, tr, ul, ol, dl, "
-    "figure, figcaption, address, hr"
-)
+_HTML_BLOCKS = [
+    *("p", "div", "section", "article", "main", "li", "dt", "dd", "pre", "blockquote"),
+    *("table", "tr", "ul", "ol", "dl", "figure", "figcaption", "address", "hr"),
+]
+
+
+def _is_furniture(tag: "Tag") -> bool:
+    if tag.name in ("header", "footer"):  # the site's, not an article's own
+        return tag.find_parent(["main", "article"]) is None
+    if tag.get("role") in _HTML_DROP_ROLES:
+        return True
+    names = " ".join([tag.get("id") or "", *(tag.get("class") or [])])
+    return bool(names.strip()) and _HTML_DROP_NAMES.search(names) is not None
 
 
 def read_html(path: Path) -> ExtractedText:
-    from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
+    from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
     try:
         with warnings.catch_warnings():  # XHTML is HTML enough for this
@@ -90,27 +114,22 @@ def read_html(path: Path) -> ExtractedText:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    for tag in soup.select(_HTML_DROP):
+    for tag in soup.find_all(_HTML_DROP):
         tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed or not isinstance(tag, Tag) or tag.attrs is None:
-            continue
-        names = " ".join([tag.get("id") or "", *(tag.get("class") or [])])
-        in_content = tag.find_parent(["main", "article"]) is not None
-        furniture = tag.name in ("header", "footer") and not in_content
-        if furniture or tag.get("role") in _HTML_DROP_ROLES or _HTML_DROP_NAMES.search(names):
+    for tag in soup.find_all(_is_furniture):
+        if not tag.decomposed:  # an ancestor may have gone already
             tag.decompose()
     root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.body or soup
-    for heading in root.select("h1, h2, h3, h4, h5, h6"):
+    for heading in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
         level = int(heading.name[1])
         heading.replace_with(f"\n\n{'#' * level} {heading.get_text(' ', strip=True)}\n\n")
-    for item in root.select("li"):
+    for item in root.find_all("li"):
         item.insert(0, "- ")
-    for cell in root.select("td, th"):
+    for cell in root.find_all(["td", "th"]):
         cell.append(" | ")
-    for br in root.select("br"):
+    for br in root.find_all("br"):
         br.replace_with("\n")
-    for block in root.select(_HTML_BLOCKS):
+    for block in root.find_all(_HTML_BLOCKS):
         block.insert_before("\n")
         block.insert_after("\n")
     text = _tidy(root.get_text())
