@@ -88,7 +88,7 @@ def open_store(settings: Settings, embeddings: Embeddings) -> DocumentStore:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         client = chromadb.PersistentClient(
-            path=str(settings.chroma_dir),
+            path=str(settings.chroma_dir.resolve()),  # Chroma caches clients by this string
             settings=ChromaClientSettings(anonymized_telemetry=False),
         )
         vectors = Chroma(
