@@ -251,8 +251,8 @@ def _search(args: argparse.Namespace, settings: "Settings") -> int:
     if not passages:
         print("No passages: the index is empty. Run `rag ingest` first.")
     for rank, p in enumerate(passages, 1):
-        page = f", p. {p.page}" if p.page else ""
-        print(f"{rank}. score {p.score:.3f}  {_display(p.source)}{page}  chars {p.start}-{p.end}")
+        place = _display(p.source) + p.page_label
+        print(f"{rank}. score {p.score:.3f}  {place}  chars {p.start}-{p.end}")
         print(textwrap.indent(textwrap.fill(p.text, width=96), "   "))
         print()
     return 0
@@ -265,8 +265,7 @@ def _print_answer(answer: "Answer") -> None:
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
-        page = f", p. {c.page}" if c.page else ""
-        print(f"[{c.n}] {_display(c.source)}{page}, chars {c.start}-{c.end}")
+        print(f"[{c.n}] {_display(c.source)}{c.page_label}, chars {c.start}-{c.end}")
         print(textwrap.indent(textwrap.fill(c.text, width=92), "    "))
     for fix in answer.fixes:
         written = f"[{fix.written}]" if fix.written else "none"

@@ -62,8 +62,8 @@ def check_suffix(path: Path) -> None:
 def read_blocks(path: Path, block_bytes: int = 1 << 20) -> Iterator[str]:
     """A text file's text, a block at a time, strictly: no guessing of encodings, no
     silent repairs. Raises `DocumentError` where the file stops being UTF-8 text."""
-    check_suffix(path)
     if path.suffix.lower() not in TEXT_SUFFIXES:
+        check_suffix(path)
         raise DocumentError(f"not a text file: {path.name}")
     decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
     consumed = 0
@@ -214,9 +214,14 @@ def _chunk(
     return Document(page_content=piece, metadata=metadata)
 
 
+def _document(path: Path, title: str) -> dict[str, str]:
+    """What every chunk of one document shares: where it is and what it is called."""
+    return {"source": str(path), "name": path.name, "title": title}
+
+
 def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
     """Cut a whole text into chunks with exact offsets."""
-    document = {"source": source.source, "name": source.name, "title": source.title}
+    document = _document(Path(source.source), source.title)
     pieces = make_splitter(chunking).split_text(source.text)
     located = _located(source.text, pieces, chunking.overlap)
     return [_chunk(document, piece, start, index) for index, (start, piece) in enumerate(located)]
@@ -246,8 +251,7 @@ def read_chunks(
         if not ended and len(buffer) < window:
             continue
         if not document:  # the title comes from the first window
-            title = _title(resolved, buffer)
-            document = {"source": str(resolved), "name": resolved.name, "title": title}
+            document = _document(resolved, _title(resolved, buffer))
         located = list(_located(buffer, splitter.split_text(buffer), chunking.overlap))
         done = (
             located if ended else [(s, p) for s, p in located if s + len(p) <= len(buffer) - margin]
@@ -266,8 +270,7 @@ def _extracted_chunks(path: Path, chunking: ChunkingSettings) -> Iterator[Docume
     names, never runs across a page break."""
     extracted = _extract(path)
     text = extracted.text
-    title = extracted.title or _title(path, text)
-    document = {"source": str(path), "name": path.name, "title": title}
+    document = _document(path, extracted.title or _title(path, text))
     splitter = make_splitter(chunking)
     bounds = [*(extracted.page_starts or [0]), len(text)]
     index = 0

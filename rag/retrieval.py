@@ -153,15 +153,15 @@ class HybridRetriever(BaseRetriever):
         parts = sorted(
             zip(got["metadatas"], got["documents"], strict=True), key=lambda p: p[0]["start"]
         )
-        text, end = "", parts[0][0]["start"] if parts else meta["start"]
-        start = end
+        if not parts:  # deleted by an ingest since it was found
+            return hit
+        start = end = parts[0][0]["start"]
+        text = ""
         for part_meta, part in parts:
             if part_meta["start"] > end:  # only whitespace lies between chunks
                 text += document_text_between(meta["source"], end, part_meta["start"])
             text += part[max(0, end - part_meta["start"]) :]
             end = max(end, part_meta["end"])
-        if not text:
-            return hit
         return Document(
             id=hit.id,
             page_content=text,
@@ -200,9 +200,13 @@ class Passage(BaseModel):
     page: int | None = None  # PDF: the page the chunk starts on
 
     @property
+    def page_label(self) -> str:
+        return f", p. {self.page}" if self.page else ""
+
+    @property
     def where(self) -> str:
         """How a citation names its place: "report.pdf, p. 3" or "notes.txt"."""
-        return f"{self.name}, p. {self.page}" if self.page else self.name
+        return self.name + self.page_label
 
     @classmethod
     def from_document(cls, doc: Document) -> "Passage":
