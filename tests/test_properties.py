@@ -81,9 +81,7 @@ def test_every_marker_is_kept_in_range_or_reported(parts, passages):
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    text=TEXT | st.text(min_size=1, max_size=3000), chunking=CHUNKING, window=st.integers(1, 4000)
-)
+@given(text=TEXT | FILE_TEXT, chunking=CHUNKING, window=st.integers(1, 4000))
 def test_streamed_chunks_map_back_and_cover_every_character(text, chunking, window):
     """Read in windows far smaller than a real file's, to cross many window edges."""
     with tempfile.TemporaryDirectory() as folder:
