@@ -28,6 +28,7 @@ examples:
   rag search "behemoth delay" --json | jq '.results[0]'
   rag documents                    list indexed documents with their chunk counts
   rag ui --port 8080               the chat and the API on http://127.0.0.1:8080
+  rag chroma-server                a shared store; then RAG_CHROMA_URL=http://127.0.0.1:8000
 
 settings come from rag.toml and RAG_* variables, e.g. RAG_DATA_DIR=/srv/rag,
 RAG_RETRIEVAL__K=5, RAG_CHUNKING__SIZE=800 (see README.md)
@@ -167,6 +168,21 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", help="interface to bind (default: ui.host, 127.0.0.1)")
     ui.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
     ui.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: ui.auth)")
+
+    chroma = commands.add_parser(
+        "chroma-server",
+        help="run a Chroma server for RAG_CHROMA_URL (http://127.0.0.1:8000)",
+        description="Start Chroma's own server (`chroma run`) in the foreground. Point "
+        "every rag command, on this machine or others, at it with "
+        "RAG_CHROMA_URL=http://HOST:PORT (or chroma_url in rag.toml); the vectors then live "
+        "in the server's folder instead of <data_dir>/chroma. Chroma's server has no "
+        "login: keep it on loopback or a private network. Ctrl-C stops it.",
+    )
+    chroma.add_argument(
+        "--path", type=Path, metavar="DIR", help="its data (default: <data_dir>/chroma-server)"
+    )
+    chroma.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    chroma.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
 
     commands.add_parser("documents", help="list indexed documents and their chunk counts")
 
@@ -451,6 +467,15 @@ def _ui(args: argparse.Namespace, settings: "Settings") -> int:
     return 0
 
 
+def _chroma_server(args: argparse.Namespace, settings: "Settings") -> int:
+    from rag import chroma_server
+
+    if not 0 < args.port < 65536:
+        raise RagError("--port must be between 1 and 65535")
+    chroma_server.serve(args.path or settings.data_dir / "chroma-server", args.host, args.port)
+    return 0
+
+
 def _documents(settings: "Settings") -> int:
     store = _open(settings).store
     sources = store.sources()
@@ -489,6 +514,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _bench(args, settings)
     if args.command == "eval":
         return _eval(args, settings)
+    if args.command == "chroma-server":
+        return _chroma_server(args, settings)
     if args.command == "documents":
         return _documents(settings)
     if args.command == "ui":

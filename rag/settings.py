@@ -8,6 +8,7 @@ import difflib
 import os
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -15,6 +16,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -146,6 +148,11 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(Path(".rag"), description="Index, records and models live here.")
+    chroma_url: str | None = Field(
+        None,
+        description="A Chroma server (`rag chroma-server`, `chroma run`) for the vectors, "
+        "e.g. http://127.0.0.1:8000. Empty means the embedded store in <data_dir>/chroma.",
+    )
     chunking: ChunkingSettings = ChunkingSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     store: StoreSettings = StoreSettings()
@@ -156,6 +163,20 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         None, description="Bearer token every /v1 API request must send (RAG_API_KEY)."
     )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_host_port(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        try:
+            parts.port  # noqa: B018 (raises on a bad port)
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+            raise ValueError(f"wants http://HOST:PORT, got '{url}'")
+        return url.rstrip("/")
 
     @classmethod
     def settings_customise_sources(
@@ -224,6 +245,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise RagError(f"invalid setting {where}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise RagError(f"invalid setting {where}: {message}") from None
     except ValueError as exc:  # a malformed rag.toml
         raise RagError(f"cannot read {path}: {exc}") from None

@@ -5,13 +5,17 @@ by source file). It is what lets a re-ingest skip unchanged chunks and lets a re
 file's chunks be found and deleted.
 """
 
+import contextlib
 import hashlib
 import json
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import chromadb
+import chromadb.errors
+from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaClientSettings
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -84,35 +88,64 @@ class DocumentStore:
         return deleted
 
 
+def chroma_client(settings: Settings) -> ClientAPI:
+    """The embedded store in <data_dir>/chroma, or the Chroma server at `chroma_url`:
+    the only place the two differ."""
+    client_settings = ChromaClientSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        return chromadb.PersistentClient(
+            path=str(settings.chroma_dir.resolve()),  # Chroma caches clients by this string
+            settings=client_settings,
+        )
+    url = urlsplit(settings.chroma_url)
+    https = url.scheme == "https"
+    try:
+        return chromadb.HttpClient(
+            host=url.hostname or "",
+            port=url.port or (443 if https else 80),
+            ssl=https,
+            settings=client_settings,
+        )
+    except Exception:
+        raise RagError(
+            f"cannot reach the Chroma server at {settings.chroma_url}; start one with "
+            "`rag chroma-server` or unset RAG_CHROMA_URL"
+        ) from None
+
+
 def open_store(settings: Settings, embeddings: Embeddings) -> DocumentStore:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Records of one store must never vouch for chunks in another.
+    store_name = f"{settings.chroma_url}/" if settings.chroma_url else "chroma/"
     try:
-        client = chromadb.PersistentClient(
-            path=str(settings.chroma_dir.resolve()),  # Chroma caches clients by this string
-            settings=ChromaClientSettings(anonymized_telemetry=False),
-        )
         vectors = Chroma(
-            client=client,
+            client=chroma_client(settings),
             collection_name=settings.store.collection,
             embedding_function=embeddings,
             collection_configuration=_COLLECTION_CONFIGURATION,
         )
         records = SourceRecordManager(
-            namespace=f"chroma/{settings.store.collection}",
+            namespace=store_name + settings.store.collection,
             db_url=f"sqlite:///{settings.records_db}",
         )
         records.create_schema()
+    except RagError:
+        raise
     except Exception as exc:
         reason = next(iter(str(exc).splitlines()), type(exc).__name__)
         raise RagError(
-            f"the index in {settings.data_dir} is damaged ({reason}); rebuild it from your "
-            "files with `rag ingest --rebuild [PATH ...]`"
+            f"the index in {settings.chroma_url or settings.data_dir} is damaged ({reason}); "
+            "rebuild it from your files with `rag ingest --rebuild [PATH ...]`"
         ) from None
     return DocumentStore(vectors=vectors, records=records)
 
 
 def remove_index(settings: Settings) -> None:
     """Delete the index (vectors and records), never the documents, uploads or models."""
-    shutil.rmtree(settings.chroma_dir, ignore_errors=True)
+    if settings.chroma_url:
+        with contextlib.suppress(chromadb.errors.NotFoundError):
+            chroma_client(settings).delete_collection(settings.store.collection)
+    else:
+        shutil.rmtree(settings.chroma_dir, ignore_errors=True)
     for path in settings.data_dir.glob(f"{settings.records_db.name}*"):  # with -wal, -shm
         path.unlink()

@@ -48,6 +48,8 @@ def test_rag_config_points_at_another_file(tmp_path: Path, monkeypatch: pytest.M
         ({"RAG_RETRIEVAL__K": "many"}, "invalid setting retrieval.k"),
         ({"RAG_CHUNKING__SIZE": "100", "RAG_CHUNKING__OVERLAP": "100"}, "overlap (100)"),
         ({"RAG_STORE__COLLECTION": "a/b"}, "invalid setting store.collection"),
+        ({"RAG_CHROMA_URL": "127.0.0.1:8000"}, "chroma_url: wants http://HOST:PORT"),
+        ({"RAG_CHROMA_URL": "http://h:99999"}, "chroma_url: wants http://HOST:PORT"),
         (
             {"RAG_RETRIEVAL_K": "1"},
             "unknown setting RAG_RETRIEVAL_K (did you mean RAG_RETRIEVAL__K?)",

@@ -146,7 +146,10 @@ def index_settings(settings: Settings, root: Path) -> Settings:
     }
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
     llm = settings.llm.model_copy(update={"model_file": settings.model_file})
-    return settings.model_copy(update={"data_dir": root / f"index-{digest}", "llm": llm})
+    # Local even when the vectors live on a Chroma server: scratch indexes of a question
+    # set's corpus must not replace the server's collection.
+    update = {"data_dir": root / f"index-{digest}", "llm": llm, "chroma_url": None}
+    return settings.model_copy(update=update)
 
 
 def run_eval(
