@@ -45,7 +45,7 @@ class EmbeddedServer:
         params.verbosity = 0  # llama.cpp logs every request otherwise
         started = time.perf_counter()
         try:
-            self._server = xllamacpp.Server(params)
+            self.native = xllamacpp.Server(params)  # its own API, for benchmarks
         except RuntimeError:
             hint = (
                 "delete it and its .verified file to re-assemble it from the "
@@ -55,7 +55,7 @@ class EmbeddedServer:
             )
             raise RagError(f"cannot load the model file {path}: {hint}") from None
         self.load_s = time.perf_counter() - started
-        self.base_url = self._server.listening_address + "/v1"
+        self.base_url = self.native.listening_address + "/v1"
 
 
 _servers: dict[tuple[str, int, int, int], EmbeddedServer] = {}

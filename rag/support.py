@@ -12,6 +12,7 @@ import unicodedata
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been
@@ -45,7 +46,8 @@ def terms(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).lower()
     found = []
     for word in _WORD.findall(text):
-        word = re.sub(r"['\u2019]s$", "", word).replace("\u2019", "'")
+        if "'" in word or "\u2019" in word:
+            word = _POSSESSIVE.sub("", word).replace("\u2019", "'")
         if word not in STOPWORDS:
             found.append(word if word.isdigit() else stem(word))
     return found
