@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -97,7 +98,13 @@ class QAChain:
         neither. A failure here is left for the first real question to report."""
         warmup = self.answer_prompt | self.llm.bind(max_tokens=1)
         with contextlib.suppress(Exception):
-            warmup.invoke({"passages": "", "question": ""})
+            warmup.invoke(self.WARMUP)
+
+    WARMUP: ClassVar[dict[str, str]] = {"passages": "", "question": ""}
+
+    def warmup_prompt(self) -> str:
+        """The text `warm` sends, which names its saved prompt cache."""
+        return "\n".join(m.text for m in self.answer_prompt.format_messages(**self.WARMUP))
 
     def invoke(
         self, question: str, history: Sequence[Turn] = (), temperature: float | None = None

@@ -5,6 +5,8 @@ With no `llm.base_url` set, that server is llama.cpp running inside this process
 and a remote vLLM, Ollama or llama.cpp server behave exactly alike.
 """
 
+import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -43,6 +45,11 @@ class EmbeddedServer:
         # shifting): follow-ups and neighbouring questions often retrieve the same ones.
         params.n_cache_reuse = 32
         params.verbosity = 0  # llama.cpp logs every request otherwise
+        # Saved prompt caches (KV of a prompt's start), so a restart need not re-read it.
+        # Beside the model: one server per model file, whatever the data folder.
+        self.prompt_cache_dir = path.parent / "prompt-cache"
+        params.slot_save_path = f"{self.prompt_cache_dir}{os.sep}"  # names are appended
+        self._identity = f"{path.name}:{path.stat().st_size}:{settings.llm.context_size}"
         started = time.perf_counter()
         try:
             self.native = xllamacpp.Server(params)  # its own API, for benchmarks
@@ -56,6 +63,29 @@ class EmbeddedServer:
             raise RagError(f"cannot load the model file {path}: {hint}") from None
         self.load_s = time.perf_counter() - started
         self.base_url = self.native.listening_address + "/v1"
+
+    def _cache_file(self, prompt: str) -> str:
+        key = hashlib.sha256(f"{self._identity}\n{prompt}".encode()).hexdigest()[:24]
+        return f"prompt-{key}.bin"
+
+    def restore_prompt(self, prompt: str) -> bool:
+        """Load the saved cache of this prompt into the first slot, if there is one."""
+        name = self._cache_file(prompt)
+        if not (self.prompt_cache_dir / name).is_file():
+            return False
+        return self._slot_action("restore", name)
+
+    def save_prompt(self, prompt: str) -> bool:
+        """Save the first slot's cache (the prompt just read) for the next start."""
+        self.prompt_cache_dir.mkdir(parents=True, exist_ok=True)
+        return self._slot_action("save", self._cache_file(prompt))
+
+    def _slot_action(self, action: str, name: str) -> bool:
+        url = f"{self.native.listening_address}/slots/0?action={action}"
+        try:
+            return httpx.post(url, json={"filename": name}, timeout=60).is_success
+        except httpx.HTTPError:
+            return False
 
 
 _servers: dict[tuple[str, int, int, int], EmbeddedServer] = {}

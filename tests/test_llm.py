@@ -109,3 +109,30 @@ def test_server_that_never_answers_times_out(tmp_path):
     for conn in held:
         conn.close()
     server.close()
+
+
+@pytest.mark.slow
+def test_warming_saves_the_prompt_start_and_the_next_start_restores_it(
+    tmp_path, model_file, embeddings
+):
+    from rag.llm import embedded_server
+    from rag.pipeline import Pipeline
+    from rag.store import open_store
+
+    settings = Settings(data_dir=tmp_path / "data", llm={"model_file": model_file})
+    pipeline = Pipeline(settings, embeddings, open_store(settings, embeddings))
+    server = embedded_server(settings)
+    prompt = pipeline.chain.warmup_prompt()
+    for old in server.prompt_cache_dir.glob("prompt-*.bin"):
+        old.unlink()  # this checkout's earlier runs
+    assert not server.restore_prompt(prompt)
+
+    pipeline.warm()
+    assert pipeline.model_ready.is_set()
+    saved = list(server.prompt_cache_dir.glob("prompt-*.bin"))
+    assert len(saved) == 1
+    assert saved[0].stat().st_size > 1_000_000  # the KV of a few hundred tokens
+    assert server.restore_prompt(prompt)
+    assert not server.restore_prompt(prompt + " (another prompt)")
+    reply = pipeline.chain.llm.bind(max_tokens=8).invoke("Reply with one word: ready")
+    assert reply.text.strip()  # the model still answers after a restore

@@ -35,14 +35,14 @@ def ingestion_throughput(
 ) -> dict[str, Any]:
     work = settings.data_dir / "bench" / "ingestion"
     corpus = write_corpus(work / "corpus")
+    for old in work.glob("index-*"):
+        shutil.rmtree(old)
     batch_size = settings.embeddings.batch_size
     embeddings.embed_query("warm-up")  # load the model outside the timings
     ours: list[float] = []
     raw: list[float] = []
     chunks: list[str] = []
-    for _ in range(rounds):
-        index = work / "index"
-        shutil.rmtree(index, ignore_errors=True)
+    for index in (work / f"index-{n}" for n in range(rounds)):  # Chroma caches by path
         run_settings = settings.model_copy(update={"data_dir": index, "chroma_url": None})
         store = open_store(run_settings, embeddings)
         began = time.perf_counter()
