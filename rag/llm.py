@@ -76,9 +76,15 @@ class EmbeddedServer:
         return self._slot_action("restore", name)
 
     def save_prompt(self, prompt: str) -> bool:
-        """Save the first slot's cache (the prompt just read) for the next start."""
+        """Save the first slot's cache (the prompt just read) for the next start; written
+        under a temporary name and renamed, so a restore never reads half a file."""
         self.prompt_cache_dir.mkdir(parents=True, exist_ok=True)
-        return self._slot_action("save", self._cache_file(prompt))
+        name = self._cache_file(prompt)
+        partial = f"{name}.{os.getpid()}.partial"
+        if not self._slot_action("save", partial):
+            return False
+        os.replace(self.prompt_cache_dir / partial, self.prompt_cache_dir / name)
+        return True
 
     def _slot_action(self, action: str, name: str) -> bool:
         url = f"{self.native.listening_address}/slots/0?action={action}"

@@ -2,7 +2,7 @@ import pytest
 
 from rag.errors import RagError
 from rag.ingest import ingest
-from rag.retrieval import HybridRetriever, KeywordIndex, Passage, clean_query
+from rag.retrieval import HybridRetriever, KeywordIndex, OkapiBM25, Passage, clean_query
 
 from conftest import ARTICLE, CORPUS
 
@@ -119,3 +119,14 @@ def test_min_score_drops_weak_passages_and_mmr_diversifies(corpus_store):
         query
     )
     assert len(diverse) == 3 and [d.id for d in diverse] != [d.id for d in ranked[:3]]
+
+
+def test_okapi_bm25_matches_shared_terms_even_when_a_term_is_everywhere() -> None:
+    # "meta" is in 3 of 4 chunks: its IDF is negative and floored at a quarter of the
+    # mean, as rank_bm25 does; chunks holding only it still match, shorter ones first.
+    bm25 = OkapiBM25([["meta", "open"], ["meta", "spokesperson", "said"], ["meta"], ["kiwi"]])
+    assert bm25.top(["meta", "spokesperson"], 10) == [1, 2, 0]
+    assert bm25.top(["meta", "spokesperson"], 2) == [1, 2]
+    assert bm25.top(["unknown"], 5) == []
+    tied = OkapiBM25([["a", "b"], ["c"], ["a", "b"], ["a", "b"]])
+    assert tied.top(["a"], 2) == [0, 2]  # equal scores keep index order
