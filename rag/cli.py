@@ -242,7 +242,8 @@ def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
         from rag.store import remove_index
 
         remove_index(settings)
-        print(f"Removed the index in {settings.data_dir}; building it again", file=sys.stderr)
+        where = settings.chroma_url or settings.data_dir
+        print(f"Removed the index in {where}; building it again", file=sys.stderr)
         if settings.uploads_dir.is_dir() and settings.uploads_dir not in paths:
             paths.append(settings.uploads_dir)
     pipeline = _open(settings)

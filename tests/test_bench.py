@@ -26,10 +26,10 @@ def test_the_synthetic_corpus_is_reproducible_and_addressable() -> None:
 def test_a_store_grows_to_size_once_and_answers_queries(tmp_path: Path, embeddings) -> None:
     settings = Settings(data_dir=tmp_path / "bench")
     pipeline = Pipeline(settings, embeddings, open_store(settings, embeddings))
-    grow(pipeline, 1200)
-    grow(pipeline, 1200)  # already there: nothing added
-    assert pipeline.store.chunk_count() == 1200
-    assert sum(pipeline.store.sources().values()) == 1200
+    grow(pipeline, 300)
+    grow(pipeline, 300)  # already there: nothing added
+    assert pipeline.store.chunk_count() == 300
+    assert sum(pipeline.store.sources().values()) == 300
     passages = pipeline.retriever().invoke("What did the Meta spokesperson say?")
     assert len(passages) == settings.retrieval.k
     assert any("rank_bm25" in p.metadata for p in passages)  # both rankings took part

@@ -63,7 +63,6 @@ EXAMPLE = "What did the Meta spokesperson say?"
 UNUSUAL = [
     f"\x1b[1m{EXAMPLE}\x00\x07",  # terminal codes and control characters around it
     f"{EXAMPLE} 🤔🚀",
-    "¿Qué dijo el portavoz de Meta?",
     "Meta 发言人说了什么\uff1f",  # a full-width question mark
     "🦙🦙🦙",
 ]
@@ -113,6 +112,6 @@ def test_rag_ask_json_batch_works_with_only_loopback(corpus_settings):
         set(c) >= {"n", "source", "chunk_id", "start", "end", "text"} for c in cleaned["citations"]
     )
     assert with_emoji["refused"] or with_emoji["citations"], with_emoji
-    assert unusual[4]["refused"]  # emoji alone ask nothing the article answers
+    assert unusual[-1]["refused"]  # emoji alone ask nothing the article answers
     assert blank == {"question": "", "error": "the question is empty"}
     assert follow["standalone_question"] != "and who must approve it?"
