@@ -51,7 +51,18 @@ LOADING: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "The model is loading, or its server is down"},
 }
 logger = logging.getLogger(__name__)
-SSE = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+# OpenAPI 3.1 has a text/event-stream `schema` describe one event, as its fields.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "string", "description": "a chat.completion.chunk as JSON, or [DONE]"},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+    "required": ["data"],
+}
+SSE = {200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}}}
 
 
 def message_text(message: ChatMessage) -> str:
