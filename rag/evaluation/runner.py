@@ -174,6 +174,8 @@ def run_eval(
     if report.failed or not pipeline.store.sources():
         problems = "; ".join(f"{p.path}: {p.reason}" for p in report.failed) or "no documents"
         raise RagError(f"cannot index the question set's corpus: {problems}")
+    if not retrieval_only:
+        pipeline.warm()
 
     def evaluate(question: Question) -> QuestionResult:
         try:
