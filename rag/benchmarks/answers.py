@@ -4,6 +4,8 @@ to load the model."""
 import statistics
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
+
 from rag.chain import QAChain
 from rag.llm import EmbeddedServer
 from rag.pipeline import Pipeline
@@ -40,7 +42,8 @@ def answer_latency(chain: QAChain, question: str, repeat: int) -> dict[str, Any]
     }
 
 
-def cold_chain(pipeline: Pipeline) -> QAChain:
+def cold_chain(pipeline: Pipeline, callbacks: list[BaseCallbackHandler] | None = None) -> QAChain:
     """The same chain with llama.cpp's prompt cache off: every prompt is read in full."""
-    llm = pipeline.chain.llm.model_copy(update={"extra_body": {"cache_prompt": False}})
+    update = {"extra_body": {"cache_prompt": False}, "callbacks": callbacks}
+    llm = pipeline.chain.llm.model_copy(update=update)
     return QAChain(pipeline.chain.retriever, llm, pipeline.settings.answer, pipeline.embeddings)

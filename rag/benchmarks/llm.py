@@ -15,6 +15,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_openai import ChatOpenAI
 
+from rag.benchmarks.answers import cold_chain
 from rag.chain import Delta, QAChain, Retry
 from rag.llm import embedded_server
 from rag.pipeline import Pipeline
@@ -68,10 +69,9 @@ def llm_overhead(pipeline: Pipeline, question: str, repeat: int) -> dict[str, An
     if settings.llm.base_url:
         return {"skipped": "llm.base_url is set: no embedded model to call directly"}
     recorder = _LastRequest()
-    base = pipeline.chain.llm
-    assert isinstance(base, ChatOpenAI)
-    llm = base.model_copy(update={"extra_body": {"cache_prompt": False}, "callbacks": [recorder]})
-    chain = QAChain(pipeline.chain.retriever, llm, settings.answer, pipeline.embeddings)
+    chain = cold_chain(pipeline, callbacks=[recorder])
+    llm = chain.llm
+    assert isinstance(llm, ChatOpenAI)
     _through_chain(chain, question)  # warm-up, and captures the request
     assert recorder.messages is not None
     payload = llm._get_request_payload(recorder.messages, stream=True)
