@@ -1,6 +1,6 @@
 """The result of a question, as every front end receives it: CLI, UI, API, evaluation."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -17,10 +17,14 @@ class Turn(BaseModel):
 
 
 class Citation(Passage):
-    """A passage the answer cites as `[n]`, with how well it supports its sentences."""
+    """What the answer cites as `[n]`: the exact sentence (evidence-first answers) or
+    chunk (the classic chain) whose `start`/`end` hold `text`, and how well it supports
+    the answer's sentences. `passage` is the 1-based retrieved passage it comes from,
+    whose chunk stays in `Answer.passages` as context."""
 
     n: int
     support: float
+    passage: int | None = None
 
 
 class CitationFix(BaseModel):
@@ -40,12 +44,19 @@ class Timings(BaseModel):
     total_s: float = 0.0
 
 
+Outcome = Literal["answered", "partial", "not_in_documents"]
+
+
 class Answer(BaseModel):
     question: str
     standalone_question: str
     answer: str
     refused: bool
     refusal_reason: str | None = None
+    # answered; partial: the answer says which part the documents don't cover;
+    # not_in_documents: refused. None from the classic chain, which has only `refused`.
+    outcome: Outcome | None = None
+    answerability: float | None = None  # 0-1, from retrieval, evidence and support
     model_text: str | None = None  # what the model wrote, before the citation check
     citations: list[Citation] = []
     fixes: list[CitationFix] = []
@@ -61,6 +72,8 @@ class Answer(BaseModel):
                 "answer",
                 "refused",
                 "refusal_reason",
+                "outcome",
+                "answerability",
                 "citations",
                 "fixes",
                 "timings",

@@ -26,6 +26,10 @@ _ORDERS = re.compile(
 )
 
 
+def gives_orders(text: str) -> bool:
+    return bool(_ORDERS.search(text))
+
+
 def withhold_orders(text: str) -> str:
     """The passage as the model may read it; unchanged unless it gives orders."""
     if not _ORDERS.search(text):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
+from rag.answering.chain import EvidenceChain
 from rag.chain import QAChain
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.retrieval import HybridRetriever, KeywordIndex
@@ -80,7 +81,8 @@ class Pipeline:
                     from rag.llm import chat_model
 
                     self._llm = chat_model(self.settings)
-                self._chains[k] = QAChain(
+                kind = EvidenceChain if self.settings.answer.chain == "evidence" else QAChain
+                self._chains[k] = kind(
                     self.retriever(k), self._llm, self.settings.answer, self.embeddings
                 )
             return self._chains[k]

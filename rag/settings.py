@@ -102,7 +102,27 @@ class LLMSettings(_Section):
 
 
 class AnswerSettings(_Section):
-    prompt: str = Field("answer", description="prompts/<name>.txt for answers.")
+    chain: Literal["evidence", "classic"] = Field(
+        "evidence",
+        description="evidence: pick sentences, then answer from them; classic: one prompt.",
+    )
+    compose: Literal["generate", "extract"] = Field(
+        "generate",
+        description="Evidence chain: the model writes the answer, or quotes the evidence.",
+    )
+    constrain: Literal["grammar", "json_schema", "off"] = Field(
+        "grammar",
+        description="How the evidence reply is constrained: llama.cpp grammar (llama.cpp "
+        "servers), an OpenAI json_schema response format (vLLM, OpenAI), or not at all.",
+    )
+    min_answerability: float = Field(
+        0.2, ge=0, le=1, description="Refuse below this answerability score (evidence chain)."
+    )
+    evidence_prompt: str = Field("evidence", description="Picks the evidence sentences.")
+    evidence_answer_prompt: str = Field(
+        "evidence_answer", description="Asks for the answer from the picked sentences."
+    )
+    prompt: str = Field("answer", description="prompts/<name>.txt for answers (classic).")
     retry_prompt: str = Field(
         "answer_retry", description="Asked when the model declines despite strong passages."
     )

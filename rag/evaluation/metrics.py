@@ -14,7 +14,7 @@
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -99,15 +99,16 @@ def split_sentences(text: str) -> list[str]:
 
 
 def grounded_sentences(
-    answer: str, passages: Sequence[str], embeddings: Embeddings
+    answer: str, cited: Mapping[int, str], embeddings: Embeddings
 ) -> list[tuple[str, bool]]:
-    """Each content sentence of the answer, and whether a passage it cites grounds it."""
-    parsed = parse_answer(answer, len(passages))
+    """Each content sentence of the answer, and whether a text it cites as `[n]` (a
+    passage or a sentence) grounds it."""
+    parsed = parse_answer(answer, max(cited, default=0))
     verdicts: list[tuple[str, bool]] = []
     for sentence in parsed.sentences:
         if not has_content(sentence.text):
             continue
-        candidates = [s for n in sentence.cited for s in split_sentences(passages[n - 1])]
+        candidates = [s for n in sentence.cited if n in cited for s in split_sentences(cited[n])]
         if not candidates:
             verdicts.append((sentence.text, False))
             continue

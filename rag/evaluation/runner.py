@@ -56,7 +56,6 @@ def _gold_texts(question: Question, passages: list[Passage]) -> list[str]:
 
 
 def judge(question: Question, answer: Answer, embeddings: Any) -> QuestionResult:
-    passages = [p.text for p in answer.passages]
     result = QuestionResult(question=question, answer=answer)
     result.forbidden_hit = any(
         metrics.fold(f) in metrics.fold(answer.answer) for f in question.forbidden
@@ -77,7 +76,8 @@ def judge(question: Question, answer: Answer, embeddings: Any) -> QuestionResult
     else:
         result.citations_correct = [False] * len(cited)  # citing for an answer that isn't there
     if not answer.refused:
-        result.grounded = metrics.grounded_sentences(answer.answer, passages, embeddings)
+        cited_texts = {c.n: c.text for c in answer.citations}
+        result.grounded = metrics.grounded_sentences(answer.answer, cited_texts, embeddings)
     return result
 
 
@@ -117,6 +117,7 @@ def summarize(
         "mrr": _mean([1 / r if r else 0.0 for r in ranks]),
         f"recall_at_{k}": _mean([r.retrieval_recall or 0.0 for r in answerable]),
         "fact_coverage": _mean([r.fact_coverage or 0.0 for r in answerable]),
+        "right_and_cited": _share([_right_and_cited(r) for r in answerable]),
         "token_f1": _mean([r.token_f1 or 0.0 for r in answerable]),
         "refused_unanswerable": _share([r.answer.refused for r in unanswerable if r.answer]),
         "false_refusal_rate": _share([r.answer.refused for r in answerable if r.answer]),
@@ -135,6 +136,12 @@ def summarize(
         keep = (*RETRIEVAL_METRICS, f"hit_at_{k}", f"recall_at_{k}")
         summary = {name: value for name, value in summary.items() if name in keep}
     return summary
+
+
+def _right_and_cited(result: QuestionResult) -> bool:
+    """Answered, every fact covered, and a citation that holds a gold quote."""
+    answered = result.answer is not None and not result.answer.refused
+    return answered and (result.fact_coverage or 0) >= 1 and any(result.citations_correct)
 
 
 def index_settings(settings: Settings, root: Path) -> Settings:

@@ -1,0 +1,1 @@
+"""Answering: evidence-first steps, one module each (see `chain`)."""

@@ -1,0 +1,160 @@
+"""The evidence-first chain: number sentences, pick evidence, answer from it, check.
+
+1. The retrieved passages become numbered sentences (`sentences`).
+2. The model picks the sentences that state the answer, as constrained JSON
+   (`evidence`), in one conversation with step 3, so step 3 re-reads nothing.
+3. The model answers from the picked sentences, shown again; each answer sentence is
+   checked against the sentences it cites (`compose`).
+4. Retrieval, evidence and support make the answerability score (`answerability`);
+   below `answer.min_answerability` the answer is "not in the documents".
+"""
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Timings, Turn
+from rag.answering.answerability import answerability
+from rag.answering.compose import Composed, compose, extract
+from rag.answering.evidence import Evidence, EvidenceFormatError, select_evidence
+from rag.answering.sentences import NumberedSentence, format_sentences, number_sentences
+from rag.chain import Event, QAChain, retrieve
+from rag.injection import WITHHELD, gives_orders
+from rag.llm import llm_errors
+from rag.prompts import load_prompt
+from rag.retrieval import clean_query
+
+
+class EvidenceChain(QAChain):
+    WARMUP: ClassVar[dict[str, str]] = {"sentences": "", "question": ""}
+
+    @property
+    def evidence_prompt(self):  # noqa: ANN201 - a ChatPromptTemplate
+        return load_prompt(self.settings.evidence_prompt)
+
+    def warm(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.llm.bind(max_tokens=1).invoke(self.evidence_prompt.format_messages(**self.WARMUP))
+
+    def warmup_prompt(self) -> str:
+        return "\n".join(m.text for m in self.evidence_prompt.format_messages(**self.WARMUP))
+
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
+    ) -> Iterator[Event]:
+        started = time.perf_counter()
+        llm = self.llm if temperature is None else self.llm.bind(temperature=temperature)
+        question = clean_query(question, self.settings.max_question_chars)
+        timings = Timings()
+        standalone = question
+        if history:
+            began = time.perf_counter()
+            standalone = self.condense(question, history)
+            timings.llm_s += time.perf_counter() - began
+
+        began = time.perf_counter()
+        passages = retrieve(self.retriever, standalone, history)
+        timings.retrieve_s = time.perf_counter() - began
+        top = max((p.score for p in passages), default=None)
+        fixes: list[CitationFix] = []
+
+        def finish(
+            outcome: Outcome,
+            composed: Composed | None = None,
+            reason: str | None = None,
+            score: float | None = None,
+            model_text: str | None = None,
+        ) -> Answer:
+            timings.total_s = time.perf_counter() - started
+            refused = outcome == "not_in_documents"
+            return Answer(
+                question=question,
+                standalone_question=standalone,
+                answer=REFUSAL if refused or composed is None else composed.text,
+                refused=refused,
+                refusal_reason=reason if refused else None,
+                outcome=outcome,
+                answerability=score,
+                model_text=model_text,
+                citations=[] if refused or composed is None else composed.citations,
+                fixes=fixes + (composed.fixes if composed else []),
+                passages=passages,
+                timings=timings,
+            )
+
+        if top is None or top < self.settings.min_score:
+            best = "no passages" if top is None else f"the best scores {top:.2f}"
+            yield finish("not_in_documents", reason=f"no passage is relevant enough ({best})")
+            return
+
+        sentences = number_sentences(passages)
+        shown = [WITHHELD if gives_orders(s.text) else s.text for s in sentences]
+        messages = self.evidence_prompt.format_messages(
+            sentences=format_sentences(sentences, shown), question=standalone
+        )
+        began = time.perf_counter()
+        timings.attempts += 1
+        try:
+            with llm_errors(self.llm_where):
+                evidence = select_evidence(llm, messages, len(sentences), self.settings.constrain)
+        except EvidenceFormatError as exc:
+            timings.llm_s += time.perf_counter() - began
+            yield finish("not_in_documents", reason=f"{exc} (asked twice)")
+            return
+        timings.llm_s += time.perf_counter() - began
+        if not evidence.sentences:
+            score = answerability(top, evidence.p_none, 0.0)
+            yield finish(
+                "not_in_documents",
+                reason="no sentence of the passages answers it",
+                score=score,
+                model_text=evidence.reply,
+            )
+            return
+        picked = [sentences[n - 1] for n in evidence.sentences]
+        text = evidence.reply
+        if self.settings.compose == "extract":
+            composed = extract(picked, passages)
+        else:
+            followup = self._answer_messages(messages, evidence, picked, shown, sentences)
+            text = yield from self._generate(llm, followup, started, timings)
+            composed = compose(
+                text, picked, passages, standalone, self.settings.min_support, len(sentences)
+            )
+        score = answerability(top, evidence.p_none, composed.support)
+        if score < self.settings.min_answerability:
+            reason = (
+                f"answerability {score:.2f} is below {self.settings.min_answerability:.2f} "
+                f"(evidence {1 - evidence.p_none:.2f}, support {composed.support:.2f}, "
+                f"best passage {top:.2f})"
+            )
+            yield finish("not_in_documents", reason=reason, score=score, model_text=text)
+            return
+        outcome: Outcome = "partial" if composed.gaps else "answered"
+        yield finish(outcome, composed, score=score, model_text=text)
+
+    def _answer_messages(
+        self,
+        messages: list[BaseMessage],
+        evidence: Evidence,
+        picked: list[NumberedSentence],
+        shown: list[str],
+        sentences: list[NumberedSentence],
+    ) -> list[BaseMessage]:
+        """The evidence conversation, continued: the model's pick, then the picked
+        sentences again with the request for an answer."""
+        texts = [shown[s.n - 1] for s in picked]
+        if len(picked) == 1:
+            which, quoted = f"sentence [{picked[0].n}]", texts[0]
+        else:
+            numbers = ", ".join(f"[{s.n}]" for s in picked[:-1]) + f" and [{picked[-1].n}]"
+            which = f"sentences {numbers}"
+            quoted = "\n" + "\n".join(f"[{s.n}] {t}" for s, t in zip(picked, texts, strict=True))
+        ask = load_prompt(self.settings.evidence_answer_prompt).format_messages(
+            which=which, evidence=quoted
+        )
+        return [*messages, AIMessage(content=evidence.reply), *ask]

@@ -1,0 +1,95 @@
+"""Checks on an answer sentence against the evidence it cites, beyond word overlap.
+
+A small model's typical faults are a neighbouring fact (a name from another sentence),
+a figure it made up, and a name carried over from the prompt's worked examples. Each
+check here is a plain rule over the text, so every dropped sentence has a reason a user
+can read:
+
+- every name (a capitalised word or run of words, other than a sentence's first word;
+  a quoted phrase) must occur in the cited sentences or in the question;
+- every number must occur there too;
+- a yes-or-no answer must cite a sentence.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from rag.support import STOPWORDS, numbers
+
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]")
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,}?)[\"\u201d]")
+_POSSESSIVE = re.compile(r"['\u2019]s$", re.IGNORECASE)
+_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall"
+    r"|may|might|must)\b",
+    re.IGNORECASE,
+)
+# Capitalised words that say nothing by themselves.
+_PLAIN = STOPWORDS | {"i", "yes", "no", "however", "also", "additionally"}
+
+
+def fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate({0x2019: "'", 0x2018: "'", 0x201C: '"', 0x201D: '"'})
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _word(token: str) -> str:
+    return _POSSESSIVE.sub("", token).lower()
+
+
+def _is_capitalised(token: str) -> bool:
+    return token[:1].isalpha() and any(c.isupper() for c in token)
+
+
+def names(sentence: str) -> tuple[list[str], list[str]]:
+    """The names of a sentence: runs of capitalised words (a sentence's first word only
+    as part of a longer run, being capitalised anyway), and the quoted phrases."""
+    quoted = [m.group(1).strip(" .,;:!?") for m in _QUOTED.finditer(sentence)]
+    runs: list[str] = []
+    run: list[str] = []
+    at_start = starts = True
+    for token in [*_TOKEN.findall(_QUOTED.sub(" ", sentence)), "."]:
+        if token[:1].isalnum() and _is_capitalised(token):
+            if not run:
+                starts = at_start
+            run.append(token)
+        elif run:
+            words = [w for w in run if _word(w) not in _PLAIN]
+            if words and not (starts and len(run) == 1):
+                runs.append(" ".join(words))
+            run = []
+        if token[:1].isalnum() or token in ".!?":
+            at_start = token in ".!?"
+    return runs, [q for q in quoted if q]
+
+
+def _words(text: str) -> set[str]:
+    return {_word(t) for t in _TOKEN.findall(fold(text)) if t[:1].isalnum()}
+
+
+def missing_names(sentence: str, evidence: Iterable[str], question: str) -> list[str]:
+    """Names of the sentence that neither the evidence nor the question holds. A run
+    passes when each of its words occurs ("Meta CEO Mark Zuckerberg" against "Meta's
+    CEO Mark Zuckerberg"); a quoted phrase must occur as it stands."""
+    known = " ".join([*evidence, question])
+    held, text = _words(known), fold(known)
+    runs, quoted = names(sentence)
+    return [n for n in runs if not _words(n) <= held] + [q for q in quoted if fold(q) not in text]
+
+
+def missing_numbers(sentence: str, evidence: Iterable[str], question: str) -> list[str]:
+    known = numbers(" ".join([*evidence, question]))
+    return sorted(numbers(sentence) - known)
+
+
+def is_yes_no_question(question: str) -> bool:
+    return bool(_YES_NO_QUESTION.match(question))
+
+
+def yes_no(answer: str) -> str | None:
+    """ "yes" or "no" when the answer opens with one."""
+    match = _YES_NO.match(answer)
+    return match.group(1).lower() if match else None

@@ -1,0 +1,148 @@
+"""Step one of an answer: the model picks the sentences that state it, or none.
+
+Its reply is constrained to `{"sentences": [n, ...]}` with n among the numbered
+sentences (llama.cpp's grammar, or an OpenAI `json_schema` response format), so it is
+never free text. Log-probabilities at the token that opens the list tell how sure the
+model was that no sentence answers: the `p_none` signal of the answerability score.
+"""
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+
+from rag.errors import RagError
+
+Constraint = Literal["grammar", "json_schema", "off"]
+MAX_PICKED = 8
+
+
+class EvidenceFormatError(RagError):
+    """The model's reply is not a list of sentence numbers."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    sentences: list[int]  # picked sentence numbers, in the order of the text, unique
+    p_none: float  # the model's probability that no sentence answers
+    reply: str  # what the model wrote
+
+
+def grammar(count: int) -> str:
+    """GBNF for `{"sentences": [..]}` holding only numbers 1..count."""
+    numbers = " | ".join(f'"{n}"' for n in range(max(count, 1), 0, -1))  # longest first
+    return (
+        'root ::= "{\\"sentences\\": " list "}"\n'
+        'list ::= "[]" | "[" num ("," " "? num)* "]"\n'
+        f"num ::= {numbers}\n"
+    )
+
+
+def schema(count: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "sentences": {
+                "type": "array",
+                "items": {"type": "integer", "enum": list(range(1, count + 1))},
+                "maxItems": MAX_PICKED,
+            }
+        },
+        "required": ["sentences"],
+        "additionalProperties": False,
+    }
+
+
+def constrained(llm: BaseChatModel, count: int, how: Constraint) -> BaseChatModel:
+    """The chat model bound to reply only with sentence numbers, and to report
+    log-probabilities (top 5) for the p_none signal."""
+    extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 12 + 4 * MAX_PICKED}
+    if how == "grammar":
+        extra["extra_body"] = {"grammar": grammar(count)}
+    elif how == "json_schema":
+        extra["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "evidence", "schema": schema(count), "strict": True},
+        }
+    return llm.bind(**extra)  # type: ignore[return-value]
+
+
+_JSON = re.compile(r"\{.*\}", re.DOTALL)
+_NONE = re.compile(r"^\W*(?:none|no sentences?|\[\s*\])\W*$", re.IGNORECASE)
+_LIST = re.compile(r"^\W*\d+(?:\s*(?:,|and)\s*\d+)*\W*$")
+
+
+def parse_reply(reply: str, count: int) -> list[int]:
+    """Sentence numbers from the reply: JSON, a bare list, or "none". Anything else,
+    or a number naming no sentence, is a format error (the caller retries once)."""
+    text = reply.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
+    numbers: list[Any]
+    if match := _JSON.search(text):
+        try:
+            data = json.loads(match.group())
+        except json.JSONDecodeError:
+            raise EvidenceFormatError(
+                f"the evidence reply is not valid JSON: {reply[:80]!r}"
+            ) from None
+        picked = data.get("sentences") if isinstance(data, dict) else None
+        if not isinstance(picked, list):
+            raise EvidenceFormatError(f"the evidence reply has no sentence list: {reply[:80]!r}")
+        numbers = picked
+    elif _NONE.match(text):
+        numbers = []
+    elif _LIST.match(text):
+        numbers = [int(n) for n in re.findall(r"\d+", text)]
+    else:
+        raise EvidenceFormatError(f"the evidence reply is not a sentence list: {reply[:80]!r}")
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        raise EvidenceFormatError(f"the evidence reply holds a non-number: {reply[:80]!r}")
+    if bad := [n for n in numbers if not 1 <= n <= count]:
+        raise EvidenceFormatError(f"the evidence reply names sentence {bad[0]} of {count}")
+    return sorted(set(numbers))[:MAX_PICKED]
+
+
+def p_none(message: AIMessage, picked: Sequence[int]) -> float:
+    """The model's probability of an empty list, read where the list opens: tokens
+    starting "[]" against "[" followed by a number (others are not allowed there).
+    Without log-probabilities (a server that returns none) the reply itself decides."""
+    fallback = 0.0 if picked else 1.0
+    content = (message.response_metadata.get("logprobs") or {}).get("content") or []
+    for token in content:
+        if "[" not in token["token"]:
+            continue
+        empty = some = 0.0
+        for candidate in token.get("top_logprobs") or [token]:
+            shape = candidate["token"].strip()
+            probability = math.exp(candidate["logprob"])
+            if shape.startswith("[]"):
+                empty += probability
+            elif shape == "[" or re.match(r"^\[\s*\d", shape):
+                some += probability
+        return empty / (empty + some) if empty + some > 0 else fallback
+    return fallback
+
+
+def select_evidence(
+    llm: BaseChatModel, messages: list[BaseMessage], count: int, how: Constraint
+) -> Evidence:
+    """Ask for the evidence; a reply that breaks the format is asked for once more
+    (sampled, since the same prompt at temperature 0 gives the same reply)."""
+    model = constrained(llm, count, how)
+    error: EvidenceFormatError | None = None
+    for attempt in range(2):
+        bound = model if attempt == 0 else model.bind(temperature=0.7)
+        message = bound.invoke(messages)
+        reply = message.text if isinstance(message.text, str) else str(message.content)
+        try:
+            picked = parse_reply(reply, count)
+        except EvidenceFormatError as exc:
+            error = exc
+            continue
+        return Evidence(sentences=picked, p_none=p_none(message, picked), reply=reply)
+    assert error is not None
+    raise error

@@ -1,0 +1,260 @@
+"""The evidence-first steps: sentence numbering, the evidence reply, the checks, outcomes."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage
+
+from rag.answering.chain import EvidenceChain
+from rag.answering.checks import missing_names, missing_numbers, names
+from rag.answering.compose import compose
+from rag.answering.evidence import EvidenceFormatError, grammar, p_none, parse_reply
+from rag.answering.sentences import number_sentences, split_spans
+from rag.retrieval import Passage
+from rag.settings import AnswerSettings
+from test_chain import ScriptedModel, ScriptedRetriever
+
+DOC = (
+    "Meta finished training Behemoth. A company spokesperson told TechCrunch the stance is "
+    "\u201cunchanged.\u201d The New York Times reported the shift.\nTesting stopped in 2024."
+)
+
+
+def passage(start: int, end: int, n: int = 0, source: str = "/d/a.txt") -> Passage:
+    return Passage(
+        chunk_id=f"c{n}",
+        source=source,
+        name=source.rsplit("/", 1)[-1],
+        title="A",
+        chunk=n,
+        start=start,
+        end=end,
+        score=0.6,
+        text=DOC[start:end],
+    )
+
+
+def test_sentences_keep_exact_offsets_and_overlapping_chunks_merge():
+    first, second = passage(0, 120, 0), passage(60, len(DOC), 1)
+    sentences = number_sentences([second, first])
+    assert [s.n for s in sentences] == list(range(1, len(sentences) + 1))
+    assert all(DOC[s.start : s.end] == s.text for s in sentences)
+    assert [s.text for s in sentences] == [
+        "Meta finished training Behemoth.",
+        "A company spokesperson told TechCrunch the stance is \u201cunchanged.\u201d",
+        "The New York Times reported the shift.",
+        "Testing stopped in 2024.",
+    ]
+    # each names the best-ranked passage holding it whole
+    assert [s.passage for s in sentences] == [2, 2, 1, 1]
+
+
+def test_glued_sentences_are_split():
+    text = "It was published in the 19th century.First for Women is a magazine."
+    assert [text[a:b] for a, b in split_spans(text)] == [
+        "It was published in the 19th century.",
+        "First for Women is a magazine.",
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=400), st.data())
+def test_every_numbered_sentence_is_its_source_span(text, data):
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    p = Passage(
+        chunk_id="c",
+        source="/d/x",
+        name="x",
+        title="x",
+        chunk=0,
+        start=start,
+        end=end,
+        score=0.5,
+        text=text[start:end],
+    )
+    for s in number_sentences([p]):
+        assert text[s.start : s.end] == s.text and s.text.strip() == s.text and s.text
+
+
+@pytest.mark.parametrize(
+    ("reply", "picked"),
+    [
+        ('{"sentences": [3, 1]}', [1, 3]),
+        ('```json\n{"sentences": []}\n```', []),
+        ("none", []),
+        ("2, 4", [2, 4]),
+        ('{"sentences": [2, 2]}', [2]),
+    ],
+)
+def test_evidence_replies_parse(reply, picked):
+    assert parse_reply(reply, 5) == picked
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["The answer is in sentence two.", '{"sentences": [9]}', '{"sentences": ["x"]}', "{oops"],
+)
+def test_broken_evidence_replies_are_format_errors(reply):
+    with pytest.raises(EvidenceFormatError):
+        parse_reply(reply, 5)
+
+
+def test_grammar_allows_only_the_numbered_sentences():
+    rules = grammar(3)
+    assert 'num ::= "3" | "2" | "1"' in rules and "[]" in rules
+
+
+def test_p_none_reads_the_list_opening_token():
+    def lp(token, p):
+        import math
+
+        return {"token": token, "logprob": math.log(p)}
+
+    message = AIMessage(
+        content='{"sentences": [2]}',
+        response_metadata={
+            "logprobs": {
+                "content": [
+                    {**lp('{"', 1.0), "top_logprobs": [lp('{"', 1.0)]},
+                    {
+                        **lp(" [", 0.7),
+                        "top_logprobs": [lp(" [", 0.7), lp(" []", 0.2), lp(' ["', 0.1)],
+                    },
+                ]
+            }
+        },
+    )
+    assert p_none(message, [2]) == pytest.approx(0.2 / 0.9)
+    assert p_none(AIMessage(content="[]"), []) == 1.0  # no log-probabilities: the reply decides
+
+
+def test_names_are_capitalised_runs_and_quotes():
+    runs, quoted = names("The spokesperson told The New York Times it is \u201cunchanged\u201d.")
+    assert runs == ["New York Times"] and quoted == ["unchanged"]
+    assert names("Meta trails OpenAI.")[0] == ["OpenAI"]  # a first word alone is no name
+
+
+def test_worked_example_names_cannot_reach_an_answer():
+    # prompts/evidence.txt's examples: the Lakeside Library and the architect Rosa Imai.
+    evidence = ["Meta is rethinking its AI strategy.", "Meta trails OpenAI and xAI."]
+    answer = "Meta, OpenAI, Rosa Imai and The Lakeside Library."
+    assert missing_names(answer, evidence, "List every company.") == [
+        "Rosa Imai",
+        "Lakeside Library",
+    ]
+    assert missing_numbers("It has 100 billion parameters.", evidence, "How big?") == ["100"]
+
+
+def sentences_of(*texts: str) -> list:
+    doc = " ".join(texts)
+    return number_sentences(
+        [
+            Passage(
+                chunk_id="c",
+                source="/d/a",
+                name="a",
+                title="a",
+                chunk=0,
+                start=0,
+                end=len(doc),
+                score=0.6,
+                text=doc,
+            )
+        ]
+    )
+
+
+def test_a_neighbouring_name_is_dropped_and_the_evidence_quoted():
+    numbered = sentences_of(
+        "The New York Times reported the shift.",
+        "A company spokesperson told TechCrunch the stance is unchanged.",
+    )
+    picked = [numbered[1]]
+    passages = [
+        Passage(
+            chunk_id="c",
+            source="/d/a",
+            name="a",
+            title="a",
+            chunk=0,
+            start=0,
+            end=1,
+            score=0.6,
+            text="x",
+        )
+    ]
+    composed = compose("The New York Times [2].", picked, passages, "Which publication?", 0.6, 2)
+    assert "New York Times" not in composed.text and composed.extractive
+    assert "TechCrunch" in composed.text
+    assert any("New York Times not in the evidence" in f.reason for f in composed.fixes)
+    assert composed.citations[0].text == numbered[1].text
+
+
+def test_a_wrong_citation_is_repointed_to_the_picked_sentence_holding_it():
+    numbered = sentences_of("Behemoth was delayed.", "Tests showed underwhelming results.")
+    passages = [
+        Passage(
+            chunk_id="c",
+            source="/d/a",
+            name="a",
+            title="a",
+            chunk=0,
+            start=0,
+            end=1,
+            score=0.6,
+            text="x",
+        )
+    ]
+    composed = compose(
+        "Tests showed underwhelming results [1].", numbered, passages, "Why?", 0.6, 2
+    )
+    assert composed.text == "Tests showed underwhelming results. [1]"
+    assert composed.citations[0].text == "Tests showed underwhelming results."
+    assert composed.fixes[0].reason == "[1] does not hold it"
+
+
+def test_a_bare_yes_needs_a_cited_sentence():
+    numbered = sentences_of("Meta trails OpenAI.")
+    passages = [
+        Passage(
+            chunk_id="c",
+            source="/d/a",
+            name="a",
+            title="a",
+            chunk=0,
+            start=0,
+            end=1,
+            score=0.6,
+            text="x",
+        )
+    ]
+    composed = compose("Yes. Rosa Imai agrees.", numbered, passages, "Is Meta ahead?", 0.6, 1)
+    assert composed.extractive and composed.text == "Meta trails OpenAI. [1]".replace(
+        " [1]", " [1]"
+    )
+
+
+def chain(replies: list[str], **answer) -> EvidenceChain:
+    return EvidenceChain(
+        ScriptedRetriever(), ScriptedModel(responses=replies), AnswerSettings(**answer)
+    )
+
+
+def test_three_outcomes():
+    answered = chain(['{"sentences": [1]}', "It opened in 1932 [1]."]).invoke("When?")
+    assert answered.outcome == "answered" and answered.citations[0].text.startswith("The bridge")
+    assert answered.citations[0].start == 0 and answered.answer == "It opened in 1932. [1]"
+    partial = chain(
+        ['{"sentences": [1]}', "It opened in 1932 [1]. The documents don't say who built it."]
+    ).invoke("When did it open and who built it?")
+    assert partial.outcome == "partial" and not partial.refused
+    none = chain(['{"sentences": []}']).invoke("Who painted it?")
+    assert none.outcome == "not_in_documents" and none.refused
+
+
+def test_a_broken_evidence_reply_is_asked_again_then_refused():
+    retried = chain(["sentence one", '{"sentences": [2]}', "Tolls went in 1985 [2]."])
+    assert retried.invoke("When did tolls go?").outcome == "answered"
+    broken = chain(["sentence one", "still prose"]).invoke("When did tolls go?")
+    assert broken.refused and "asked twice" in broken.refusal_reason
