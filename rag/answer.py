@@ -57,6 +57,8 @@ class Answer(BaseModel):
     # not_in_documents: refused. None from the classic chain, which has only `refused`.
     outcome: Outcome | None = None
     answerability: float | None = None  # 0-1, from retrieval, evidence and support
+    unanswered: list[str] = []  # partial: what the answer says the documents don't cover
+    evidence: list[int] = []  # the sentence numbers the model picked (evidence chain)
     model_text: str | None = None  # what the model wrote, before the citation check
     citations: list[Citation] = []
     fixes: list[CitationFix] = []
@@ -74,6 +76,8 @@ class Answer(BaseModel):
                 "refusal_reason",
                 "outcome",
                 "answerability",
+                "unanswered",
+                "evidence",
                 "citations",
                 "fixes",
                 "timings",

@@ -290,6 +290,10 @@ def _print_answer(answer: "Answer") -> None:
     print(answer.answer)
     if answer.refused:
         print(f"\n(refused: {answer.refusal_reason})")
+    elif answer.outcome == "partial":
+        print(f"\n(partly answered: {' '.join(answer.unanswered)})")
+    if answer.answerability is not None:
+        print(f"(answerability {answer.answerability:.2f})")
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
@@ -411,7 +415,14 @@ def _eval(args: argparse.Namespace, settings: "Settings") -> int:
     from rich.console import Console
 
     from rag.evaluation.questions import load_question_set
-    from rag.evaluation.report import check, load_thresholds, print_table, write_html, write_json
+    from rag.evaluation.report import (
+        calibration_line,
+        check,
+        load_thresholds,
+        print_table,
+        write_html,
+        write_json,
+    )
     from rag.evaluation.runner import run_eval
     from rag.settings import load_settings
 
@@ -447,6 +458,9 @@ def _eval(args: argparse.Namespace, settings: "Settings") -> int:
         console.print(f"{name}: {write_html(report, folder)}")
         reports.append(report)
     print_table(reports)
+    for report in reports:
+        if line := calibration_line(report):
+            print(f"{report.name}: {line}")
     if thresholds is None:
         return 0
     failed = 0

@@ -135,7 +135,7 @@ def test_a_refusal_that_stands_is_sent_once():
 
 
 def test_an_answer_cites_the_passage_it_comes_from(client, pipeline):
-    model = script(pipeline, "The Orchid Bridge opened in 1932 [1].")
+    model = script(pipeline, '{"sentences": [1]}', "The Orchid Bridge opened in 1932 [1].")
     response = ask(client, "When did the Orchid Bridge open?", temperature=0.4)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -151,11 +151,12 @@ def test_an_answer_cites_the_passage_it_comes_from(client, pipeline):
     citation = rag["citations"][0]
     assert citation["n"] == 1 and citation["name"] == "bridge.txt"
     assert DOC[citation["start"] : citation["end"]] == citation["text"]
+    assert citation["text"] == "The Orchid Bridge opened in 1932 after six years of work."
     assert model.calls[-1].get("temperature") == 0.4
 
 
 def test_a_streamed_answer_arrives_in_openai_chunks(client, pipeline):
-    script(pipeline, "The Orchid Bridge opened in 1932 [1].")
+    script(pipeline, '{"sentences": [1]}', "The Orchid Bridge opened in 1932 [1].")
     response = ask(client, "When did the Orchid Bridge open?", stream=True)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")

@@ -63,7 +63,7 @@ def test_groundedness_uses_the_cited_passage(embeddings):
         "Meta trails rivals like OpenAI in commercializing AI. [2] "
         "Meta trails rivals like OpenAI in commercializing AI. [1] "
         "It has no citation.",
-        passages,
+        dict(enumerate(passages, start=1)),
         embeddings,
     )
     assert [g for _, g in verdicts] == [True, False, False]

@@ -96,7 +96,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             yield gr.update(), shown, turns, error_html(message)
             return
         assert answer is not None
-        shown[-1] = {"role": "assistant", "content": plain(answer.answer)}
+        label = "Partly answered: " if answer.outcome == "partial" else ""
+        shown[-1] = {"role": "assistant", "content": plain(label + answer.answer)}
         turns = [*turns, Turn(question=question, answer=answer.answer)]
         yield gr.update(), shown, turns, sources_html(answer)
 

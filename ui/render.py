@@ -21,6 +21,9 @@ CSS = """
   padding: 8px 12px; border-radius: 4px;}
 .refused-card .refused-title {font-weight: 600;}
 .answer-error {color: #b91c1c;}
+.partial-card {border-left: 4px solid #b45309; background: rgba(180, 83, 9, 0.08);
+  padding: 8px 12px; border-radius: 4px; margin-bottom: 10px;}
+.partial-card .partial-title {font-weight: 600;}
 """
 
 
@@ -66,7 +69,14 @@ def sources_html(answer: Answer) -> str:
         )
     if not answer.citations:
         return '<p class="source-meta">No passage was cited.</p>'
-    return "".join(source_card(c, f"[{c.n}]") for c in answer.citations)
+    head = ""
+    if answer.outcome == "partial":
+        missing = " ".join(html.escape(gap) for gap in answer.unanswered)
+        head = (
+            '<div class="partial-card"><div class="partial-title">Partly answered</div>'
+            f'<div class="partial-reason">{missing}</div></div>'
+        )
+    return head + "".join(source_card(c, f"[{c.n}]") for c in answer.citations)
 
 
 def error_html(message: str) -> str:

@@ -17,7 +17,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Timings, Turn
 from rag.answering.answerability import answerability
-from rag.answering.compose import Composed, compose, extract
+from rag.answering.checks import is_yes_no_question
+from rag.answering.compose import Composed, compose, extract, strip_yes_no
 from rag.answering.evidence import Evidence, EvidenceFormatError, select_evidence
 from rag.answering.sentences import NumberedSentence, format_sentences, number_sentences
 from rag.chain import Event, QAChain, retrieve
@@ -61,6 +62,7 @@ class EvidenceChain(QAChain):
         timings.retrieve_s = time.perf_counter() - began
         top = max((p.score for p in passages), default=None)
         fixes: list[CitationFix] = []
+        picked_numbers: list[int] = []
 
         def finish(
             outcome: Outcome,
@@ -79,6 +81,8 @@ class EvidenceChain(QAChain):
                 refusal_reason=reason if refused else None,
                 outcome=outcome,
                 answerability=score,
+                unanswered=composed.gaps if composed and not refused else [],
+                evidence=picked_numbers,
                 model_text=model_text,
                 citations=[] if refused or composed is None else composed.citations,
                 fixes=fixes + (composed.fixes if composed else []),
@@ -115,6 +119,7 @@ class EvidenceChain(QAChain):
                 model_text=evidence.reply,
             )
             return
+        picked_numbers = evidence.sentences
         picked = [sentences[n - 1] for n in evidence.sentences]
         text = evidence.reply
         if self.settings.compose == "extract":
@@ -125,7 +130,13 @@ class EvidenceChain(QAChain):
             composed = compose(
                 text, picked, passages, standalone, self.settings.min_support, len(sentences)
             )
+            if not is_yes_no_question(standalone):
+                composed = strip_yes_no(composed)
         score = answerability(top, evidence.p_none, composed.support)
+        if composed.declined:
+            reason = "the model found no answer in the sentences it picked"
+            yield finish("not_in_documents", reason=reason, score=score, model_text=text)
+            return
         if score < self.settings.min_answerability:
             reason = (
                 f"answerability {score:.2f} is below {self.settings.min_answerability:.2f} "

@@ -29,6 +29,7 @@ class Composed:
     support: float = 1.0  # the weakest kept sentence's lexical support by its citations
     gaps: list[str] = field(default_factory=list)  # "The documents don't say ..." parts
     extractive: bool = False
+    declined: bool = False  # the model found no answer in the picked sentences
 
 
 def extract(picked: Sequence[NumberedSentence], passages: Sequence[Passage]) -> Composed:
@@ -64,10 +65,11 @@ def compose(
             sentence.cited = [n for n in sentence.cited if n in by_n]
             continue
         if declines(sentence.text):
-            if kept:  # the part of the question the documents don't cover
-                gaps.append(sentence.text)
-                sentence.cited = []
-                kept.append(sentence)
+            if not any(s.cited for s in kept):
+                return Composed(text=text.strip(), fixes=fixes, support=0.0, declined=True)
+            gaps.append(sentence.text)  # the part of the question the documents don't cover
+            sentence.cited = []
+            kept.append(sentence)
             continue
         cited = _cite(index, sentence, by_n, question, min_support, fixes)
         if not cited:
@@ -92,6 +94,22 @@ def compose(
         ]
         return composed
     return _finish(kept, picked, passages, fixes, supports, gaps=gaps)
+
+
+_LEADING_YES_NO = re.compile(r"^\s*(?:yes|no)\b[,.:;!]?\s*", re.IGNORECASE)
+
+
+def strip_yes_no(composed: Composed) -> Composed:
+    """A "Yes," or "No," before the answer to a question that asked neither."""
+    if composed.declined or not _LEADING_YES_NO.match(composed.text):
+        return composed
+    rest = _LEADING_YES_NO.sub("", composed.text, count=1)
+    if not rest or rest.startswith("["):
+        return composed
+    composed.text = rest[0].upper() + rest[1:]
+    fix = CitationFix(sentence=0, written=None, now=None, reason="yes/no removed: not asked")
+    composed.fixes.append(fix)
+    return composed
 
 
 def _cite(
@@ -165,15 +183,12 @@ def _finish(
     gaps: Sequence[str] = (),
     extractive: bool = False,
 ) -> Composed:
-    """Renumber citations 1..m in order of use, and build them."""
+    """Build the citations, in order of use. They keep the sentence numbers the model
+    saw and wrote, so streamed text and the checked answer cite alike."""
     by_n = {s.n: s for s in picked}
-    order: dict[int, int] = {}
-    for sentence in sentences:
-        for n in sentence.cited:
-            order.setdefault(n, len(order) + 1)
-        sentence.cited = [order[n] for n in sentence.cited]
+    order = list(dict.fromkeys(n for sentence in sentences for n in sentence.cited))
     citations = []
-    for n, shown in order.items():
+    for n in order:
         s = by_n[n]
         p = passages[s.passage - 1]
         citations.append(
@@ -182,7 +197,7 @@ def _finish(
                 start=s.start,
                 end=s.end,
                 text=s.text,
-                n=shown,
+                n=n,
                 support=round(supports.get(n, 0.0), 3),
                 passage=s.passage,
             )

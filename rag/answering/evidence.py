@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from rag.errors import RagError
 
 Constraint = Literal["grammar", "json_schema", "off"]
-MAX_PICKED = 8
+MAX_PICKED = 5
 
 
 class EvidenceFormatError(RagError):
@@ -38,7 +38,7 @@ def grammar(count: int) -> str:
     numbers = " | ".join(f'"{n}"' for n in range(max(count, 1), 0, -1))  # longest first
     return (
         'root ::= "{\\"sentences\\": " list "}"\n'
-        'list ::= "[]" | "[" num ("," " "? num)* "]"\n'
+        f'list ::= "[]" | "[" num ("," " "? num){{0,{MAX_PICKED - 1}}} "]"\n'
         f"num ::= {numbers}\n"
     )
 
@@ -103,7 +103,15 @@ def parse_reply(reply: str, count: int) -> list[int]:
         raise EvidenceFormatError(f"the evidence reply holds a non-number: {reply[:80]!r}")
     if bad := [n for n in numbers if not 1 <= n <= count]:
         raise EvidenceFormatError(f"the evidence reply names sentence {bad[0]} of {count}")
-    return sorted(set(numbers))[:MAX_PICKED]
+    return _without_runaway(sorted(set(numbers))[:MAX_PICKED])
+
+
+def _without_runaway(picked: list[int]) -> list[int]:
+    """A small model sometimes counts on ("[7, 8, 9, 10, 11]") past its evidence; four or
+    more consecutive numbers keep only the first."""
+    if len(picked) >= 4 and picked[-1] - picked[0] == len(picked) - 1:
+        return picked[:1]
+    return picked
 
 
 def p_none(message: AIMessage, picked: Sequence[int]) -> float:

@@ -9,6 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.errors import RagError
+from rag.evaluation.calibration import (
+    MAX_FALSE_REFUSALS,
+    curve_svg,
+    operating_point,
+    refusal_curve,
+)
 from rag.evaluation.runner import EvalReport, QuestionResult
 
 # Shown as shares (0-1) in bars; the rest are counts or seconds.
@@ -188,6 +194,34 @@ def _question_html(r: QuestionResult) -> str:
     return "<details>" + "".join(body) + "</details>"
 
 
+def scored(report: EvalReport) -> list[tuple[bool, float]]:
+    """(answerable, answerability) per answered question; unscored refusals score 0."""
+    return [
+        (r.question.answerable, r.answer.answerability or 0.0)
+        for r in report.results
+        if r.answer is not None and (r.answer.answerability is not None or r.answer.refused)
+    ]
+
+
+def calibration_line(report: EvalReport) -> str | None:
+    chosen = operating_point(refusal_curve(scored(report)))
+    if chosen is None:
+        return None
+    return (
+        f"answerability threshold {chosen.threshold:.3f}: refuses "
+        f"{chosen.refused_unanswerable:.3f} of unanswerable questions with "
+        f"{chosen.false_refusals:.3f} false refusals (rule: most refusals with false "
+        f"refusals <= {MAX_FALSE_REFUSALS})"
+    )
+
+
+def _calibration_html(report: EvalReport) -> str:
+    curve = refusal_curve(scored(report))
+    line = calibration_line(report)
+    note = f"<p>{html.escape(line)}</p>" if line else ""
+    return curve_svg(curve, operating_point(curve)) + note
+
+
 def write_html(report: EvalReport, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     latencies = [r.answer.timings.total_s for r in report.results if r.answer]
@@ -201,6 +235,7 @@ def write_html(report: EvalReport, out: Path) -> Path:
 <p class=muted>{html.escape(report.questions_file)} &middot; {html.escape(report.started)} &middot;
 {report.seconds}s &middot; overrides: {html.escape(json.dumps(report.overrides)) or "none"}</p>
 <h2>Metrics</h2>{_bars(report.summary)}<table>{summary_rows}</table>
+<h2>Refusal curve</h2>{_calibration_html(report)}
 <h2>Latency</h2>{_histogram(latencies)}
 <h2>Questions</h2>{"".join(_question_html(r) for r in report.results)}
 </body></html>
