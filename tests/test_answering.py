@@ -88,7 +88,7 @@ def test_every_numbered_sentence_is_its_source_span(text, data):
     ],
 )
 def test_evidence_replies_parse(reply, picked):
-    assert parse_reply(reply, 5) == picked
+    assert parse_reply(reply, [1, 2, 3, 4, 5]) == picked
 
 
 @pytest.mark.parametrize(
@@ -97,11 +97,11 @@ def test_evidence_replies_parse(reply, picked):
 )
 def test_broken_evidence_replies_are_format_errors(reply):
     with pytest.raises(EvidenceFormatError):
-        parse_reply(reply, 5)
+        parse_reply(reply, [1, 2, 3, 4, 5])
 
 
 def test_grammar_allows_only_the_numbered_sentences():
-    rules = grammar(3)
+    rules = grammar([1, 2, 3])
     assert 'num ::= "3" | "2" | "1"' in rules and "[]" in rules
 
 
@@ -242,19 +242,25 @@ def chain(replies: list[str], **answer) -> EvidenceChain:
 
 
 def test_three_outcomes():
-    answered = chain(['{"sentences": [1]}', "It opened in 1932 [1]."]).invoke("When?")
+    answered = chain(['{"sentences": [1]}', "Yes"]).invoke("When?")
     assert answered.outcome == "answered" and answered.citations[0].text.startswith("The bridge")
-    assert answered.citations[0].start == 0 and answered.answer == "It opened in 1932. [1]"
+    assert answered.citations[0].start == 0
+    assert answered.answer == "The bridge opened in 1932 after six years of work. [1]"
+    written = chain(['{"sentences": [1]}', "Yes", "It opened in 1932 [1]."], compose="generate")
+    assert written.invoke("When?").answer == "It opened in 1932. [1]"
     partial = chain(
-        ['{"sentences": [1]}', "It opened in 1932 [1]. The documents don't say who built it."]
+        ['{"sentences": [1]}', "Yes", "It opened in 1932 [1]. The documents don't say who."],
+        compose="generate",
     ).invoke("When did it open and who built it?")
     assert partial.outcome == "partial" and not partial.refused
     none = chain(['{"sentences": []}']).invoke("Who painted it?")
     assert none.outcome == "not_in_documents" and none.refused
+    unconfirmed = chain(['{"sentences": [1]}', "No"]).invoke("Who painted it?")
+    assert unconfirmed.refused and "confirmed 0.00" in unconfirmed.refusal_reason
 
 
 def test_a_broken_evidence_reply_is_asked_again_then_refused():
-    retried = chain(["sentence one", '{"sentences": [2]}', "Tolls went in 1985 [2]."])
+    retried = chain(["sentence one", '{"sentences": [2]}', "Yes"])
     assert retried.invoke("When did tolls go?").outcome == "answered"
     broken = chain(["sentence one", "still prose"]).invoke("When did tolls go?")
     assert broken.refused and "asked twice" in broken.refusal_reason

@@ -19,9 +19,10 @@ from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Timings, Turn
 from rag.answering.answerability import answerability
 from rag.answering.checks import is_yes_no_question
 from rag.answering.compose import Composed, compose, extract, strip_yes_no
-from rag.answering.evidence import Evidence, EvidenceFormatError, select_evidence
+from rag.answering.evidence import EvidenceFormatError, confirm, select_evidence
 from rag.answering.sentences import NumberedSentence, format_sentences, number_sentences
-from rag.chain import Event, QAChain, retrieve
+from rag.answering.shortlist import shortlist
+from rag.chain import Delta, Event, QAChain, retrieve
 from rag.injection import WITHHELD, gives_orders
 from rag.llm import llm_errors
 from rag.prompts import load_prompt
@@ -96,15 +97,21 @@ class EvidenceChain(QAChain):
             return
 
         sentences = number_sentences(passages)
-        shown = [WITHHELD if gives_orders(s.text) else s.text for s in sentences]
+        if self.embeddings is not None:
+            candidates = shortlist(
+                standalone, sentences, self.embeddings, self.settings.evidence_candidates
+            )
+        else:
+            candidates = sentences
+        shown = {s.n: WITHHELD if gives_orders(s.text) else s.text for s in candidates}
         messages = self.evidence_prompt.format_messages(
-            sentences=format_sentences(sentences, shown), question=standalone
+            sentences=format_sentences(candidates, list(shown.values())), question=standalone
         )
         began = time.perf_counter()
         timings.attempts += 1
         try:
             with llm_errors(self.llm_where):
-                evidence = select_evidence(llm, messages, len(sentences), self.settings.constrain)
+                evidence = select_evidence(llm, messages, list(shown), self.settings.constrain)
         except EvidenceFormatError as exc:
             timings.llm_s += time.perf_counter() - began
             yield finish("not_in_documents", reason=f"{exc} (asked twice)")
@@ -122,17 +129,34 @@ class EvidenceChain(QAChain):
         picked_numbers = evidence.sentences
         picked = [sentences[n - 1] for n in evidence.sentences]
         text = evidence.reply
+        confirmation = 1.0
+        if self.settings.check_evidence:
+            began = time.perf_counter()
+            ask = self._followup(self.settings.evidence_check_prompt, picked, shown, standalone)
+            with llm_errors(self.llm_where):
+                confirmation = confirm(
+                    llm,
+                    [*messages, AIMessage(content=evidence.reply), *ask],
+                    self.settings.constrain,
+                )
+            timings.llm_s += time.perf_counter() - began
         if self.settings.compose == "extract":
             composed = extract(picked, passages)
+            yield Delta(composed.text)
         else:
-            followup = self._answer_messages(messages, evidence, picked, shown, sentences)
+            ask = self._followup(self.settings.evidence_answer_prompt, picked, shown, standalone)
+            followup = [*messages, AIMessage(content=evidence.reply), *ask]
             text = yield from self._generate(llm, followup, started, timings)
             composed = compose(
                 text, picked, passages, standalone, self.settings.min_support, len(sentences)
             )
             if not is_yes_no_question(standalone):
                 composed = strip_yes_no(composed)
-        score = answerability(top, evidence.p_none, composed.support)
+        score = answerability(top, evidence.p_none, composed.support, confirmation)
+        signals = (
+            f"evidence {1 - evidence.p_none:.2f}, confirmed {confirmation:.2f}, "
+            f"support {composed.support:.2f}, best passage {top:.2f}"
+        )
         if composed.declined:
             reason = "the model found no answer in the sentences it picked"
             yield finish("not_in_documents", reason=reason, score=score, model_text=text)
@@ -140,32 +164,24 @@ class EvidenceChain(QAChain):
         if score < self.settings.min_answerability:
             reason = (
                 f"answerability {score:.2f} is below {self.settings.min_answerability:.2f} "
-                f"(evidence {1 - evidence.p_none:.2f}, support {composed.support:.2f}, "
-                f"best passage {top:.2f})"
+                f"({signals})"
             )
             yield finish("not_in_documents", reason=reason, score=score, model_text=text)
             return
         outcome: Outcome = "partial" if composed.gaps else "answered"
         yield finish(outcome, composed, score=score, model_text=text)
 
-    def _answer_messages(
-        self,
-        messages: list[BaseMessage],
-        evidence: Evidence,
-        picked: list[NumberedSentence],
-        shown: list[str],
-        sentences: list[NumberedSentence],
+    def _followup(
+        self, prompt: str, picked: list[NumberedSentence], shown: dict[int, str], question: str
     ) -> list[BaseMessage]:
-        """The evidence conversation, continued: the model's pick, then the picked
-        sentences again with the request for an answer."""
-        texts = [shown[s.n - 1] for s in picked]
+        """The next turn of the evidence conversation, about the picked sentences (shown
+        again, so the model need not find them among the others)."""
         if len(picked) == 1:
-            which, quoted = f"sentence [{picked[0].n}]", texts[0]
+            do, which = "Does", f"sentence [{picked[0].n}]"
         else:
             numbers = ", ".join(f"[{s.n}]" for s in picked[:-1]) + f" and [{picked[-1].n}]"
-            which = f"sentences {numbers}"
-            quoted = "\n" + "\n".join(f"[{s.n}] {t}" for s, t in zip(picked, texts, strict=True))
-        ask = load_prompt(self.settings.evidence_answer_prompt).format_messages(
-            which=which, evidence=quoted
+            do, which = "Do", f"sentences {numbers}"
+        evidence = " ".join(f"Sentence [{s.n}]: {shown[s.n]}" for s in picked)
+        return load_prompt(prompt).format_messages(
+            do=do, which=which, evidence=evidence, question=question
         )
-        return [*messages, AIMessage(content=evidence.reply), *ask]

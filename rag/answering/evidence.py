@@ -33,9 +33,9 @@ class Evidence:
     reply: str  # what the model wrote
 
 
-def grammar(count: int) -> str:
-    """GBNF for `{"sentences": [..]}` holding only numbers 1..count."""
-    numbers = " | ".join(f'"{n}"' for n in range(max(count, 1), 0, -1))  # longest first
+def grammar(allowed: Sequence[int]) -> str:
+    """GBNF for `{"sentences": [..]}` holding only the allowed sentence numbers."""
+    numbers = " | ".join(f'"{n}"' for n in sorted(allowed or [1], reverse=True))  # 12 before 1
     return (
         'root ::= "{\\"sentences\\": " list "}"\n'
         f'list ::= "[]" | "[" num ("," " "? num){{0,{MAX_PICKED - 1}}} "]"\n'
@@ -43,13 +43,13 @@ def grammar(count: int) -> str:
     )
 
 
-def schema(count: int) -> dict[str, Any]:
+def schema(allowed: Sequence[int]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
             "sentences": {
                 "type": "array",
-                "items": {"type": "integer", "enum": list(range(1, count + 1))},
+                "items": {"type": "integer", "enum": sorted(allowed)},
                 "maxItems": MAX_PICKED,
             }
         },
@@ -58,16 +58,16 @@ def schema(count: int) -> dict[str, Any]:
     }
 
 
-def constrained(llm: BaseChatModel, count: int, how: Constraint) -> BaseChatModel:
+def constrained(llm: BaseChatModel, allowed: Sequence[int], how: Constraint) -> BaseChatModel:
     """The chat model bound to reply only with sentence numbers, and to report
     log-probabilities (top 5) for the p_none signal."""
     extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 12 + 4 * MAX_PICKED}
     if how == "grammar":
-        extra["extra_body"] = {"grammar": grammar(count)}
+        extra["extra_body"] = {"grammar": grammar(allowed)}
     elif how == "json_schema":
         extra["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "evidence", "schema": schema(count), "strict": True},
+            "json_schema": {"name": "evidence", "schema": schema(allowed), "strict": True},
         }
     return llm.bind(**extra)  # type: ignore[return-value]
 
@@ -77,7 +77,7 @@ _NONE = re.compile(r"^\W*(?:none|no sentences?|\[\s*\])\W*$", re.IGNORECASE)
 _LIST = re.compile(r"^\W*\d+(?:\s*(?:,|and)\s*\d+)*\W*$")
 
 
-def parse_reply(reply: str, count: int) -> list[int]:
+def parse_reply(reply: str, allowed: Sequence[int]) -> list[int]:
     """Sentence numbers from the reply: JSON, a bare list, or "none". Anything else,
     or a number naming no sentence, is a format error (the caller retries once)."""
     text = reply.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
@@ -101,8 +101,8 @@ def parse_reply(reply: str, count: int) -> list[int]:
         raise EvidenceFormatError(f"the evidence reply is not a sentence list: {reply[:80]!r}")
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
         raise EvidenceFormatError(f"the evidence reply holds a non-number: {reply[:80]!r}")
-    if bad := [n for n in numbers if not 1 <= n <= count]:
-        raise EvidenceFormatError(f"the evidence reply names sentence {bad[0]} of {count}")
+    if bad := [n for n in numbers if n not in allowed]:
+        raise EvidenceFormatError(f"the evidence reply names sentence {bad[0]}, not shown")
     return _without_runaway(sorted(set(numbers))[:MAX_PICKED])
 
 
@@ -136,21 +136,50 @@ def p_none(message: AIMessage, picked: Sequence[int]) -> float:
 
 
 def select_evidence(
-    llm: BaseChatModel, messages: list[BaseMessage], count: int, how: Constraint
+    llm: BaseChatModel, messages: list[BaseMessage], allowed: Sequence[int], how: Constraint
 ) -> Evidence:
     """Ask for the evidence; a reply that breaks the format is asked for once more
     (sampled, since the same prompt at temperature 0 gives the same reply)."""
-    model = constrained(llm, count, how)
+    model = constrained(llm, allowed, how)
     error: EvidenceFormatError | None = None
     for attempt in range(2):
         bound = model if attempt == 0 else model.bind(temperature=0.7)
         message = bound.invoke(messages)
         reply = message.text if isinstance(message.text, str) else str(message.content)
         try:
-            picked = parse_reply(reply, count)
+            picked = parse_reply(reply, allowed)
         except EvidenceFormatError as exc:
             error = exc
             continue
         return Evidence(sentences=picked, p_none=p_none(message, picked), reply=reply)
     assert error is not None
     raise error
+
+
+YES_NO_GRAMMAR = 'root ::= "Yes" | "No"'
+
+
+def p_yes(message: AIMessage) -> float:
+    """The model's probability of Yes against No at its first token; without
+    log-probabilities, its reply."""
+    content = (message.response_metadata.get("logprobs") or {}).get("content") or []
+    if content:
+        yes = no = 0.0
+        for candidate in content[0].get("top_logprobs") or [content[0]]:
+            word = candidate["token"].strip().lower()
+            if word.startswith("yes"):
+                yes += math.exp(candidate["logprob"])
+            elif word.startswith("no"):
+                no += math.exp(candidate["logprob"])
+        if yes + no > 0:
+            return yes / (yes + no)
+    text = message.text if isinstance(message.text, str) else str(message.content)
+    return 1.0 if text.strip().lower().startswith("yes") else 0.0
+
+
+def confirm(llm: BaseChatModel, messages: list[BaseMessage], how: Constraint) -> float:
+    """Ask whether the picked sentences state the answer: the probability of Yes."""
+    extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 2}
+    if how == "grammar":
+        extra["extra_body"] = {"grammar": YES_NO_GRAMMAR}
+    return p_yes(llm.bind(**extra).invoke(messages))

@@ -26,7 +26,7 @@ def refusal_curve(scored: Sequence[tuple[bool, float]]) -> list[CurvePoint]:
     unanswerable = [s for a, s in scored if not a]
     if not answerable or not unanswerable:
         return []
-    thresholds = sorted({0.0, *(s for _, s in scored), 1.0 + 1e-9})
+    thresholds = sorted({0.0, *(s for _, s in scored if s >= 0), 1.0 + 1e-9})
     return [
         CurvePoint(
             threshold=round(t, 4),

@@ -195,12 +195,22 @@ def _question_html(r: QuestionResult) -> str:
 
 
 def scored(report: EvalReport) -> list[tuple[bool, float]]:
-    """(answerable, answerability) per answered question; unscored refusals score 0."""
-    return [
-        (r.question.answerable, r.answer.answerability or 0.0)
-        for r in report.results
-        if r.answer is not None and (r.answer.answerability is not None or r.answer.refused)
-    ]
+    """(answerable, answerability) per question of a chain that scores its answers.
+    A refusal for any other reason (no passage, no evidence) is refused at every
+    threshold: it scores -1."""
+    if not any(r.answer and r.answer.answerability is not None for r in report.results):
+        return []
+    points = []
+    for r in report.results:
+        if r.answer is None:
+            continue
+        score = r.answer.answerability
+        below = r.answer.refusal_reason is not None and r.answer.refusal_reason.startswith(
+            "answerability"
+        )
+        refused_otherwise = r.answer.refused and not below
+        points.append((r.question.answerable, -1.0 if refused_otherwise else score or 0.0))
+    return points
 
 
 def calibration_line(report: EvalReport) -> str | None:
