@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rag.benchmarks import OPT_IN as BENCH_OPT_IN
 from rag.benchmarks import SECTIONS as BENCH_SECTIONS
 from rag.errors import RagError
 
@@ -115,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--only",
         metavar="SECTION[,...]",
-        help="run only these: " + ", ".join(BENCH_SECTIONS),
+        help="run only these: " + ", ".join(BENCH_SECTIONS) + " (threads: only when named)",
     )
     bench.add_argument(
         "--out", type=Path, default=None, help="JSON output (default: <data_dir>/bench.json)"
@@ -383,7 +384,11 @@ def _bench(args: argparse.Namespace, settings: "Settings") -> int:
 
     if args.repeat < 1:
         raise RagError("--repeat must be at least 1")
-    only = {s.strip() for s in args.only.split(",")} if args.only else set(BENCH_SECTIONS)
+    only = (
+        {s.strip() for s in args.only.split(",")}
+        if args.only
+        else set(BENCH_SECTIONS) - BENCH_OPT_IN
+    )
     if unknown := only - set(BENCH_SECTIONS):
         known = ", ".join(BENCH_SECTIONS)
         raise RagError(f"no bench section {', '.join(sorted(unknown))} (known: {known})")

@@ -39,7 +39,7 @@ class EmbeddedServer:
         params.n_parallel = settings.llm.parallel
         params.n_ctx = settings.llm.context_size * settings.llm.parallel
         params.cpuparams.n_threads = settings.llm.threads
-        params.cpuparams_batch.n_threads = settings.llm.threads
+        params.cpuparams_batch.n_threads = settings.llm.batch_threads or settings.llm.threads
         params.flash_attn_type = 1  # enabled: ~15% faster prompt processing on this CPU
         # Reuse cached passages that recur at other positions in the next prompt (KV
         # shifting): follow-ups and neighbouring questions often retrieve the same ones.
@@ -94,7 +94,7 @@ class EmbeddedServer:
             return False
 
 
-_servers: dict[tuple[str, int, int, int], EmbeddedServer] = {}
+_servers: dict[tuple[str, int, int, int | None, int], EmbeddedServer] = {}
 _servers_lock = threading.Lock()
 
 
@@ -104,6 +104,7 @@ def embedded_server(settings: Settings) -> EmbeddedServer:
         str(settings.model_file),
         settings.llm.context_size,
         settings.llm.threads,
+        settings.llm.batch_threads,
         settings.llm.parallel,
     )
     with _servers_lock:

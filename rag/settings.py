@@ -90,7 +90,12 @@ class LLMSettings(_Section):
     model_file: Path | None = Field(
         None, description="Embedded GGUF model; default <data_dir>/models/<packaged model>."
     )
-    threads: int = Field(max(1, os.cpu_count() or 1), ge=1, le=256)
+    threads: int = Field(
+        max(1, os.cpu_count() or 1), ge=1, le=256, description="llama.cpp generation threads."
+    )
+    batch_threads: int | None = Field(
+        None, ge=1, le=256, description="llama.cpp prompt-reading threads (default: threads)."
+    )
     context_size: int = Field(4096, ge=512, le=131_072, description="Tokens per request.")
     parallel: int = Field(
         1, ge=1, le=16, description="Requests the embedded model serves at once (batched)."
@@ -110,10 +115,11 @@ class AnswerSettings(_Section):
         "extract",
         description="Evidence chain: the model writes the answer, or quotes the evidence.",
     )
-    check_evidence: bool = Field(
-        True,
-        description="Evidence chain: ask the model whether its picked sentences state the "
-        "answer (its probability of Yes joins the answerability score).",
+    check_evidence: Literal["decline", "yes_no", "off"] = Field(
+        "decline",
+        description="Evidence chain: does the model find the answer in the sentences it "
+        "picked? decline: it starts an answer from them and may say the documents don't "
+        "say; yes_no: it is asked, and its probability of Yes is used; off: not asked.",
     )
     constrain: Literal["grammar", "json_schema", "off"] = Field(
         "grammar",
@@ -122,13 +128,6 @@ class AnswerSettings(_Section):
     )
     min_answerability: float = Field(
         0.2, ge=0, le=1, description="Refuse below this answerability score (evidence chain)."
-    )
-    evidence_candidates: int = Field(
-        0,
-        ge=0,
-        le=200,
-        description="Evidence chain: sentences the model chooses from, the closest to the "
-        "question (0: every sentence of the passages).",
     )
     evidence_prompt: str = Field("evidence", description="Picks the evidence sentences.")
     evidence_check_prompt: str = Field(

@@ -255,7 +255,7 @@ def test_three_outcomes():
     assert partial.outcome == "partial" and not partial.refused
     none = chain(['{"sentences": []}']).invoke("Who painted it?")
     assert none.outcome == "not_in_documents" and none.refused
-    unconfirmed = chain(['{"sentences": [1]}', "No"]).invoke("Who painted it?")
+    unconfirmed = chain(['{"sentences": [1]}', "The documents don't say."]).invoke("Who?")
     assert unconfirmed.refused and "confirmed 0.00" in unconfirmed.refusal_reason
 
 

@@ -13,20 +13,23 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Timings, Turn
 from rag.answering.answerability import answerability
-from rag.answering.checks import is_yes_no_question
+from rag.answering.checks import is_yes_no_question, missing_answer_type
 from rag.answering.compose import Composed, compose, extract, strip_yes_no
 from rag.answering.evidence import EvidenceFormatError, confirm, select_evidence
 from rag.answering.sentences import NumberedSentence, format_sentences, number_sentences
-from rag.answering.shortlist import shortlist
 from rag.chain import Delta, Event, QAChain, retrieve
+from rag.grounding import declines
 from rag.injection import WITHHELD, gives_orders
 from rag.llm import llm_errors
 from rag.prompts import load_prompt
 from rag.retrieval import clean_query
+
+DECLINE_PROBE_TOKENS = 6  # enough for "The documents don't say"
 
 
 class EvidenceChain(QAChain):
@@ -97,15 +100,9 @@ class EvidenceChain(QAChain):
             return
 
         sentences = number_sentences(passages)
-        if self.embeddings is not None:
-            candidates = shortlist(
-                standalone, sentences, self.embeddings, self.settings.evidence_candidates
-            )
-        else:
-            candidates = sentences
-        shown = {s.n: WITHHELD if gives_orders(s.text) else s.text for s in candidates}
+        shown = {s.n: WITHHELD if gives_orders(s.text) else s.text for s in sentences}
         messages = self.evidence_prompt.format_messages(
-            sentences=format_sentences(candidates, list(shown.values())), question=standalone
+            sentences=format_sentences(sentences, list(shown.values())), question=standalone
         )
         began = time.perf_counter()
         timings.attempts += 1
@@ -128,17 +125,15 @@ class EvidenceChain(QAChain):
             return
         picked_numbers = evidence.sentences
         picked = [sentences[n - 1] for n in evidence.sentences]
+        if wanted := missing_answer_type(standalone, [s.text for s in picked]):
+            reason = f"the question asks for {wanted} and the picked sentences hold none"
+            yield finish("not_in_documents", reason=reason, model_text=evidence.reply)
+            return
         text = evidence.reply
         confirmation = 1.0
-        if self.settings.check_evidence:
+        if self.settings.check_evidence != "off":
             began = time.perf_counter()
-            ask = self._followup(self.settings.evidence_check_prompt, picked, shown, standalone)
-            with llm_errors(self.llm_where):
-                confirmation = confirm(
-                    llm,
-                    [*messages, AIMessage(content=evidence.reply), *ask],
-                    self.settings.constrain,
-                )
+            confirmation = self._confirm(messages, evidence.reply, picked, shown, standalone, llm)
             timings.llm_s += time.perf_counter() - began
         if self.settings.compose == "extract":
             composed = extract(picked, passages)
@@ -170,6 +165,35 @@ class EvidenceChain(QAChain):
             return
         outcome: Outcome = "partial" if composed.gaps else "answered"
         yield finish(outcome, composed, score=score, model_text=text)
+
+    def _confirm(
+        self,
+        messages: list[BaseMessage],
+        reply: str,
+        picked: list[NumberedSentence],
+        shown: dict[int, str],
+        question: str,
+        llm: BaseChatModel,
+    ) -> float:
+        """Do the picked sentences answer the question? `decline`: the first words of an
+        answer from them, 0 when they are "The documents don't say"; `yes_no`: the
+        model's probability of Yes when asked."""
+        how = self.settings.check_evidence
+        prompt = (
+            self.settings.evidence_check_prompt
+            if how == "yes_no"
+            else self.settings.evidence_answer_prompt
+        )
+        turn = [
+            *messages,
+            AIMessage(content=reply),
+            *self._followup(prompt, picked, shown, question),
+        ]
+        with llm_errors(self.llm_where):
+            if how == "yes_no":
+                return confirm(llm, turn, self.settings.constrain)
+            start = llm.bind(max_tokens=DECLINE_PROBE_TOKENS).invoke(turn)
+        return 0.0 if declines(start.text) else 1.0
 
     def _followup(
         self, prompt: str, picked: list[NumberedSentence], shown: dict[int, str], question: str

@@ -93,3 +93,41 @@ def yes_no(answer: str) -> str | None:
     """ "yes" or "no" when the answer opens with one."""
     match = _YES_NO.match(answer)
     return match.group(1).lower() if match else None
+
+
+# What a question asks for, by its wording, when that is a number or a time.
+_ASKS_NUMBER = re.compile(
+    r"\bhow (?:many|much|old|long|far|tall|big|large|often)\b"
+    r"|\bwhat (?:number|percentage|share|amount|proportion|fraction)\b",
+    re.IGNORECASE,
+)
+_ASKS_TIME = re.compile(
+    r"^\W*when\b|\b(?:what|which) (?:year|month|day|date|decade|century|time)\b"
+    r"|\bon what date\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty"
+    r"|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?"
+    r"|trillions?|dozens?|half|single|double|twice|once|first|second|third"
+)
+_HAS_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
+_HAS_TIME = re.compile(
+    rf"\d|\b(?:{_NUMBER_WORDS})\b|\b(?:january|february|march|april|may|june|july|august"
+    r"|september|october|november|december|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|spring|summer|autumn|fall|winter|year|years|month|months|week|weeks"
+    r"|day|days|decade|century|ago|last|next|today|yesterday|tomorrow|recently|soon|later"
+    r"|earlier|before|after|since|until|during|now|currently)\b",
+    re.IGNORECASE,
+)
+
+
+def missing_answer_type(question: str, evidence: Iterable[str]) -> str | None:
+    """ "a number" or "a time" when the question asks for one and the evidence holds
+    none: a sentence about the same thing that cannot be its answer."""
+    text = " ".join(evidence)
+    if _ASKS_NUMBER.search(question) and not _HAS_NUMBER.search(text):
+        return "a number"
+    if _ASKS_TIME.search(question) and not _HAS_TIME.search(text):
+        return "a time"
+    return None

@@ -63,7 +63,10 @@ def constrained(llm: BaseChatModel, allowed: Sequence[int], how: Constraint) -> 
     log-probabilities (top 5) for the p_none signal."""
     extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 12 + 4 * MAX_PICKED}
     if how == "grammar":
-        extra["extra_body"] = {"grammar": grammar(allowed)}
+        extra["extra_body"] = {
+            **(getattr(llm, "extra_body", None) or {}),
+            "grammar": grammar(allowed),
+        }
     elif how == "json_schema":
         extra["response_format"] = {
             "type": "json_schema",
@@ -181,5 +184,8 @@ def confirm(llm: BaseChatModel, messages: list[BaseMessage], how: Constraint) ->
     """Ask whether the picked sentences state the answer: the probability of Yes."""
     extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 2}
     if how == "grammar":
-        extra["extra_body"] = {"grammar": YES_NO_GRAMMAR}
+        extra["extra_body"] = {
+            **(getattr(llm, "extra_body", None) or {}),
+            "grammar": YES_NO_GRAMMAR,
+        }
     return p_yes(llm.bind(**extra).invoke(messages))

@@ -13,4 +13,7 @@ SECTIONS = (
     "answer_cold",
     "model_load",
     "startup",
+    "threads",
 )
+# Sections that run only when named in --only (they take minutes and load the model often).
+OPT_IN = frozenset({"threads"})

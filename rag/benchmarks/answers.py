@@ -46,4 +46,5 @@ def cold_chain(pipeline: Pipeline, callbacks: list[BaseCallbackHandler] | None =
     """The same chain with llama.cpp's prompt cache off: every prompt is read in full."""
     update = {"extra_body": {"cache_prompt": False}, "callbacks": callbacks}
     llm = pipeline.chain.llm.model_copy(update=update)
-    return QAChain(pipeline.chain.retriever, llm, pipeline.settings.answer, pipeline.embeddings)
+    kind = type(pipeline.chain)
+    return kind(pipeline.chain.retriever, llm, pipeline.settings.answer, pipeline.embeddings)

@@ -14,6 +14,7 @@ from rag.benchmarks.ingestion import ingestion_throughput
 from rag.benchmarks.llm import llm_overhead
 from rag.benchmarks.retrieval import retrieval_latency
 from rag.benchmarks.startup import ui_startup
+from rag.benchmarks.threads import thread_figures
 from rag.pipeline import Pipeline
 
 EXAMPLE_QUESTION = "What did the Meta spokesperson say?"
@@ -39,6 +40,7 @@ def sections(pipeline: Pipeline, repeat: int, question: str) -> dict[str, Callab
         "answer_cold": lambda: answer_latency(cold_chain(pipeline), question, repeat),
         "model_load": lambda: model_load(pipeline, repeat),
         "startup": lambda: ui_startup(settings, question),
+        "threads": lambda: thread_figures(pipeline, question, repeat),
     }
 
 
