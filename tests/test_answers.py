@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answer, Turn
+from rag.answering.checks import names
 from rag.chain import Delta
 from rag.cli import main
 from rag.llm import embedded_server
@@ -77,7 +78,7 @@ def test_cli_ask_prints_answer_and_sources(corpus_settings, capsys):
     assert code == 0
     answer, _, sources = out.partition("\nSources:\n")
     assert STATEMENT.search(answer)
-    assert re.search(r"^\[\d\] .*meta-behemoth-open-source\.txt, chars \d+-\d+$", sources, re.M)
+    assert re.search(r"^\[\d+\] .*meta-behemoth-open-source\.txt, chars \d+-\d+$", sources, re.M)
 
 
 def test_a_planted_order_in_a_document_changes_no_answer(tmp_path, model_file, monkeypatch, capsys):
@@ -93,3 +94,40 @@ def test_a_planted_order_in_a_document_changes_no_answer(tmp_path, model_file, m
     assert "editors-note.txt" in {p["name"] for p in spokesperson["answer"]["passages"]}
     assert STATEMENT.search(spokesperson["answer"]["answer"])
     assert not any("PWNED" in r["answer"]["answer"].upper() for r in results)
+
+
+# The questions of the evidence-first issue, each with what its answer must hold and
+# the text the sentence it cites must hold (None: the right answer is a refusal).
+WHY = [
+    ("Which publication did the company spokesperson speak to?", "TechCrunch", "TechCrunch"),
+    ("Is Meta ahead of OpenAI in commercializing AI?", "trails", "trails"),
+    ("Why did Meta delay releasing Behemoth?", "underwhelming", "underwhelming"),
+    ("What did the Meta spokesperson say?", STATEMENT.pattern, "spokesperson"),
+    ("Who is Mark Zuckerberg?", "CEO", "CEO"),
+    ("How many parameters does Behemoth have?", None, None),
+]
+
+
+@pytest.mark.parametrize(("question", "fact", "cited"), WHY, ids=[w[0][:24] for w in WHY])
+def test_evidence_first_answers_cite_the_sentence_that_holds_them(
+    corpus_pipeline, question, fact, cited
+):
+    answer = corpus_pipeline.chain.invoke(question)
+    if fact is None:
+        assert answer.refused and answer.outcome == "not_in_documents", answer.answer
+        return
+    assert not answer.refused, answer.refusal_reason
+    assert re.search(fact, answer.answer, re.IGNORECASE), answer.answer
+    source = Path(answer.citations[0].source).read_text(encoding="utf-8")
+    holding = [c for c in answer.citations if cited in c.text]
+    assert holding, answer.citations
+    for c in answer.citations:  # a sentence, not a chunk, and exactly where it says
+        assert source[c.start : c.end] == c.text and len(c.text) < 300
+
+
+def test_a_list_answer_names_nothing_from_outside_the_article(corpus_pipeline):
+    answer = corpus_pipeline.chain.invoke("List every company mentioned in the article.")
+    article = (ROOT / "corpus" / "meta-behemoth-open-source.txt").read_text(encoding="utf-8")
+    assert "Rosa Imai" not in answer.answer and "Lakeside" not in answer.answer
+    runs, _ = names(answer.answer)
+    assert all(word in article for run in runs for word in run.split()), answer.answer

@@ -40,8 +40,13 @@ def refusal_curve(scored: Sequence[tuple[bool, float]]) -> list[CurvePoint]:
 def operating_point(
     curve: Sequence[CurvePoint], max_false_refusals: float = MAX_FALSE_REFUSALS
 ) -> CurvePoint | None:
-    allowed = [p for p in curve if p.false_refusals <= max_false_refusals]
-    return max(allowed, key=lambda p: (p.refused_unanswerable, -p.threshold), default=None)
+    """The rule's point; when no threshold keeps false refusals under the cap (some are
+    refused before scoring), the one with the fewest."""
+    if not curve:
+        return None
+    floor = max(max_false_refusals, min(p.false_refusals for p in curve))
+    allowed = [p for p in curve if p.false_refusals <= floor]
+    return max(allowed, key=lambda p: (p.refused_unanswerable, -p.threshold))
 
 
 def curve_svg(curve: Sequence[CurvePoint], chosen: CurvePoint | None) -> str:

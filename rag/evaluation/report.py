@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rag.answer import Answer
 from rag.errors import RagError
 from rag.evaluation.calibration import (
     MAX_FALSE_REFUSALS,
@@ -91,7 +92,8 @@ td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left;vertical
 details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.3rem .7rem}
 summary{cursor:pointer} .ok{color:#17803d} .bad{color:#b42318} .muted{color:#666}
 .passage{background:#f6f7f9;border-left:3px solid #c6cbd4;padding:.3rem .6rem;margin:.3rem 0;
-white-space:pre-wrap} .tag{background:#eef;border-radius:4px;padding:0 .3rem;margin-right:.2rem}
+white-space:pre-wrap} mark{background:#ffe58a}
+.tag{background:#eef;border-radius:4px;padding:0 .3rem;margin-right:.2rem}
 """
 
 
@@ -167,6 +169,9 @@ def _question_html(r: QuestionResult) -> str:
         body.append(f"<p class=muted>rewritten as: {e(a.standalone_question)}</p>")
     rows = [
         ("refused", _verdict(a.refused)),
+        ("outcome", e(a.outcome or "-")),
+        ("answerability", _fmt(a.answerability)),
+        ("evidence picked", e(", ".join(f"[{n}]" for n in a.evidence)) or "-"),
         ("first passage holding a gold quote", e(str(r.hit_rank)) if q.answerable else "-"),
         ("fact coverage", _fmt(r.fact_coverage)),
         ("token F1", _fmt(r.token_f1)),
@@ -184,14 +189,37 @@ def _question_html(r: QuestionResult) -> str:
     for fix in a.fixes:
         change = f"[{fix.written}] &rarr; [{fix.now}]"
         body.append(f"<p class=muted>citation check: {change}: {e(fix.reason)}</p>")
-    cited = {c.n for c in a.citations}
     for n, p in enumerate(a.passages, start=1):
-        mark = "cited" if n in cited else "retrieved"
+        spans = _cited_spans(a, n)
+        mark = "cited" if spans else "retrieved"
         body.append(
             f"<div class=passage><b>[{n}]</b> <span class=muted>{mark}, score {p.score:.3f}, "
-            f"{e(p.where)} {p.start}-{p.end}</span>\n{e(p.text)}</div>"
+            f"{e(p.where)} {p.start}-{p.end}</span>\n{_highlight(p.text, spans)}</div>"
         )
     return "<details>" + "".join(body) + "</details>"
+
+
+def _cited_spans(answer: Answer, n: int) -> list[tuple[int, int, int]]:
+    """(start, end, citation number) within passage n of what the answer cites there:
+    its sentences, or the whole passage for the classic chain's passage citations."""
+    p = answer.passages[n - 1]
+    spans = []
+    for c in answer.citations:
+        if (c.passage or c.n) == n and p.start <= c.start and c.end <= p.end:
+            spans.append((c.start - p.start, c.end - p.start, c.n))
+    return sorted(spans)
+
+
+def _highlight(text: str, spans: list[tuple[int, int, int]]) -> str:
+    parts, cursor = [], 0
+    for start, end, n in spans:
+        if start < cursor:
+            continue
+        parts += [html.escape(text[cursor:start]), f"<mark title=[{n}]>"]
+        parts += [html.escape(text[start:end]), f"</mark><sup>[{n}]</sup>"]
+        cursor = end
+    parts.append(html.escape(text[cursor:]))
+    return "".join(parts)
 
 
 def scored(report: EvalReport) -> list[tuple[bool, float]]:
