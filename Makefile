@@ -47,10 +47,12 @@ test: install $(CHROMIUM) $(GIT_DOC)
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 	$(BIN)/rag eval --check
+	$(BIN)/rag eval --questions eval/halueval.yaml --only gate --check
 
 # Both question sets through the real pipeline: table, report.json, report.html.
 eval: install $(GIT_DOC)
 	$(BIN)/rag eval
+	$(BIN)/rag eval --questions eval/halueval.yaml
 	$(BIN)/rag eval --questions eval/gitdoc.yaml
 
 # The README's retrieval table: dense, BM25 and hybrid on both sets, no model involved.

@@ -59,6 +59,8 @@ class Answer(BaseModel):
     answerability: float | None = None  # 0-1, from retrieval, evidence and support
     unanswered: list[str] = []  # partial: what the answer says the documents don't cover
     evidence: list[int] = []  # the sentence numbers the model picked (evidence chain)
+    # What the answerability score was made of: evidence, confirmed, support, retrieval.
+    signals: dict[str, float] = {}
     model_text: str | None = None  # what the model wrote, before the citation check
     citations: list[Citation] = []
     fixes: list[CitationFix] = []
@@ -78,6 +80,7 @@ class Answer(BaseModel):
                 "answerability",
                 "unanswered",
                 "evidence",
+                "signals",
                 "citations",
                 "fixes",
                 "timings",

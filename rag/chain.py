@@ -20,6 +20,7 @@ from typing import ClassVar
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable
 
@@ -92,19 +93,23 @@ class QAChain:
         )
         self.llm_where = server_name(llm)
 
+    WARMUP: ClassVar[dict[str, str]] = {"passages": "", "question": ""}
+
+    def warm_template(self) -> ChatPromptTemplate:
+        """The prompt whose fixed start (rules and examples) `warm` caches."""
+        return self.answer_prompt
+
     def warm(self) -> None:
-        """Load the model and let it read the fixed start of the answer prompt (rules and
-        examples), which the server then keeps cached, so a first question pays for
-        neither. A failure here is left for the first real question to report."""
-        warmup = self.answer_prompt | self.llm.bind(max_tokens=1)
+        """Load the model and let it read the fixed start of the prompt, which the
+        server then keeps cached, so a first question pays for neither. A failure here
+        is left for the first real question to report."""
+        warmup = self.warm_template() | self.llm.bind(max_tokens=1)
         with contextlib.suppress(Exception):
             warmup.invoke(self.WARMUP)
 
-    WARMUP: ClassVar[dict[str, str]] = {"passages": "", "question": ""}
-
     def warmup_prompt(self) -> str:
         """The text `warm` sends, which names its saved prompt cache."""
-        return "\n".join(m.text for m in self.answer_prompt.format_messages(**self.WARMUP))
+        return "\n".join(m.text for m in self.warm_template().format_messages(**self.WARMUP))
 
     def invoke(
         self, question: str, history: Sequence[Turn] = (), temperature: float | None = None

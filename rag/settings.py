@@ -127,7 +127,7 @@ class AnswerSettings(_Section):
         "servers), an OpenAI json_schema response format (vLLM, OpenAI), or not at all.",
     )
     min_answerability: float = Field(
-        0.2, ge=0, le=1, description="Refuse below this answerability score (evidence chain)."
+        0.4, ge=0, le=1, description="Refuse below this answerability score (evidence chain)."
     )
     evidence_prompt: str = Field("evidence", description="Picks the evidence sentences.")
     evidence_check_prompt: str = Field(

@@ -264,3 +264,12 @@ def test_a_broken_evidence_reply_is_asked_again_then_refused():
     assert retried.invoke("When did tolls go?").outcome == "answered"
     broken = chain(["sentence one", "still prose"]).invoke("When did tolls go?")
     assert broken.refused and "asked twice" in broken.refusal_reason
+
+
+def test_abbreviations_and_initials_do_not_end_sentences():
+    text = "The minister is the Hon. Greg Hunt. David I. Arkin was a teacher. It ended."
+    assert [text[a:b] for a, b in split_spans(text)] == [
+        "The minister is the Hon. Greg Hunt.",
+        "David I. Arkin was a teacher.",
+        "It ended.",
+    ]

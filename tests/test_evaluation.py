@@ -424,3 +424,19 @@ def test_a_corpus_pattern_expands_and_an_empty_one_is_reported(tmp_path: Path):
     path.write_text("corpus: [docs/*.pdf]\n" + questions)
     with pytest.raises(RagError, match=r"corpus pattern .*\*\.pdf matches no file"):
         load_question_set(path)
+
+
+def test_the_refusal_curve_and_its_operating_point():
+    from rag.evaluation.calibration import curve_svg, operating_point, refusal_curve
+
+    # 20 answerable scoring 0.5-0.975, one refused before scoring; 4 unanswerable.
+    scored = [(True, 0.5 + i / 40) for i in range(20)] + [(True, -1.0)]
+    scored += [(False, s) for s in (0.1, 0.3, 0.55, 0.9)]
+    curve = refusal_curve(scored)
+    assert curve[0].threshold == 0.0 and curve[0].false_refusals == 1 / 21
+    chosen = operating_point(curve, 0.05)
+    assert chosen.threshold == 0.5 and chosen.refused_unanswerable == 0.5
+    # none meets a 0.01 cap: the fewest false refusals, then the most refusals
+    assert operating_point(curve, 0.01).threshold == 0.5
+    assert "t = 0.500" in curve_svg(curve, chosen)
+    assert refusal_curve([(True, 0.5)]) == []

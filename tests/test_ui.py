@@ -56,6 +56,22 @@ def test_cited_span_is_highlighted_inside_its_escaped_surroundings(tmp_path):
     assert "&lt;script&gt;" in html and "&lt;img src=x" in html
 
 
+def test_a_partial_answer_says_what_the_documents_do_not_cover(tmp_path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("The bridge opened in 1932. Tolls went in 1985.", encoding="utf-8")
+    answer = _answer([_citation(doc, 0, 26)]).model_copy(
+        update={
+            "outcome": "partial",
+            "unanswered": ["The documents don't say who <b>built</b> it."],
+        }
+    )
+    html = sources_html(answer)
+    assert '<div class="partial-title">Partly answered</div>' in html
+    assert "who &lt;b&gt;built&lt;/b&gt; it" in html
+    assert '<mark class="cited">The bridge opened in 1932.</mark>' in html
+    assert "Partly answered" not in sources_html(_answer([_citation(doc, 0, 26)]))
+
+
 def test_a_changed_file_shows_the_chunk_alone(tmp_path):
     doc = tmp_path / "doc.txt"
     doc.write_text("Alpha beta gamma. Delta epsilon.", encoding="utf-8")

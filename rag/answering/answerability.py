@@ -15,8 +15,20 @@ refusal curve and names the operating point).
 FULL_RETRIEVAL = 0.35  # cosine at which retrieval stops lowering the score
 
 
-def answerability(
+def signals(
     top_score: float, p_none: float, support: float, confirmation: float = 1.0
-) -> float:
-    retrieval = max(0.0, min(1.0, top_score / FULL_RETRIEVAL))
-    return round((1.0 - p_none) * confirmation * support * retrieval, 4)
+) -> dict[str, float]:
+    """The factors of the score, each 0-1, as `Answer.signals` shows them."""
+    return {
+        "evidence": round(1.0 - p_none, 4),
+        "confirmed": round(confirmation, 4),
+        "support": round(support, 4),
+        "retrieval": round(max(0.0, min(1.0, top_score / FULL_RETRIEVAL)), 4),
+    }
+
+
+def answerability(factors: dict[str, float]) -> float:
+    score = 1.0
+    for value in factors.values():
+        score *= value
+    return round(score, 4)

@@ -11,13 +11,14 @@
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.prompts import ChatPromptTemplate
 
 from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Timings, Turn
-from rag.answering.answerability import answerability
+from rag.answering.answerability import answerability, signals
 from rag.answering.checks import is_yes_no_question, missing_answer_type
 from rag.answering.compose import Composed, compose, extract, strip_yes_no
 from rag.answering.evidence import EvidenceFormatError, confirm, select_evidence
@@ -35,18 +36,12 @@ DECLINE_PROBE_TOKENS = 6  # enough for "The documents don't say"
 class EvidenceChain(QAChain):
     WARMUP: ClassVar[dict[str, str]] = {"sentences": "", "question": ""}
 
-    @property
-    def evidence_prompt(self):  # noqa: ANN201 - a ChatPromptTemplate
-        return load_prompt(self.settings.evidence_prompt)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.evidence_prompt = load_prompt(self.settings.evidence_prompt)
 
-    def warm(self) -> None:
-        import contextlib
-
-        with contextlib.suppress(Exception):
-            self.llm.bind(max_tokens=1).invoke(self.evidence_prompt.format_messages(**self.WARMUP))
-
-    def warmup_prompt(self) -> str:
-        return "\n".join(m.text for m in self.evidence_prompt.format_messages(**self.WARMUP))
+    def warm_template(self) -> ChatPromptTemplate:
+        return self.evidence_prompt
 
     def stream(
         self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
@@ -74,6 +69,7 @@ class EvidenceChain(QAChain):
             reason: str | None = None,
             score: float | None = None,
             model_text: str | None = None,
+            factors: dict[str, float] | None = None,
         ) -> Answer:
             timings.total_s = time.perf_counter() - started
             refused = outcome == "not_in_documents"
@@ -87,6 +83,7 @@ class EvidenceChain(QAChain):
                 answerability=score,
                 unanswered=composed.gaps if composed and not refused else [],
                 evidence=picked_numbers,
+                signals=factors or {},
                 model_text=model_text,
                 citations=[] if refused or composed is None else composed.citations,
                 fixes=fixes + (composed.fixes if composed else []),
@@ -115,12 +112,13 @@ class EvidenceChain(QAChain):
             return
         timings.llm_s += time.perf_counter() - began
         if not evidence.sentences:
-            score = answerability(top, evidence.p_none, 0.0)
+            factors = signals(top, evidence.p_none, 0.0)
             yield finish(
                 "not_in_documents",
                 reason="no sentence of the passages answers it",
-                score=score,
+                score=answerability(factors),
                 model_text=evidence.reply,
+                factors=factors,
             )
             return
         picked_numbers = evidence.sentences
@@ -147,24 +145,22 @@ class EvidenceChain(QAChain):
             )
             if not is_yes_no_question(standalone):
                 composed = strip_yes_no(composed)
-        score = answerability(top, evidence.p_none, composed.support, confirmation)
-        signals = (
-            f"evidence {1 - evidence.p_none:.2f}, confirmed {confirmation:.2f}, "
-            f"support {composed.support:.2f}, best passage {top:.2f}"
-        )
+        factors = signals(top, evidence.p_none, composed.support, confirmation)
+        score = answerability(factors)
+        shown_factors = ", ".join(f"{name} {value:.2f}" for name, value in factors.items())
         if composed.declined:
             reason = "the model found no answer in the sentences it picked"
-            yield finish("not_in_documents", reason=reason, score=score, model_text=text)
+            yield finish("not_in_documents", None, reason, score, text, factors)
             return
         if score < self.settings.min_answerability:
             reason = (
                 f"answerability {score:.2f} is below {self.settings.min_answerability:.2f} "
-                f"({signals})"
+                f"({shown_factors})"
             )
-            yield finish("not_in_documents", reason=reason, score=score, model_text=text)
+            yield finish("not_in_documents", None, reason, score, text, factors)
             return
         outcome: Outcome = "partial" if composed.gaps else "answered"
-        yield finish(outcome, composed, score=score, model_text=text)
+        yield finish(outcome, composed, score=score, model_text=text, factors=factors)
 
     def _confirm(
         self,

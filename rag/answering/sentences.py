@@ -20,6 +20,13 @@ from rag.retrieval import Passage
 _GLUED = re.compile(r"(?<=[a-z0-9)\"\u201d'])[.!?](?=[A-Z][a-z])")
 
 
+# A full stop after these does not end a sentence: "the Hon. Greg Hunt", "David I. Arkin".
+_ABBREVIATION = re.compile(
+    r"(?:^|[\s(])(?:[A-Z]|Hon|Mr|Mrs|Ms|Dr|St|Jr|Sr|Prof|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev"
+    r"|No|vs|e\.g|i\.e|approx|ca)\.$"
+)
+
+
 class NumberedSentence(BaseModel):
     """One sentence of a retrieved passage: the unit the model picks and answers cite."""
 
@@ -49,7 +56,13 @@ def split_spans(text: str) -> list[tuple[int, int]]:
             trail = len(piece.rstrip())
             if trail > lead:
                 spans.append((a + lead, a + trail))
-    return spans
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and _ABBREVIATION.search(text[merged[-1][0] : merged[-1][1]]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 class _Region(BaseModel):

@@ -10,7 +10,9 @@ so the same package always gives the same files:
   verbatim (the fact, and the gold quote is the sentence holding it);
 - unanswerable: questions whose passage is left out (the right answer is a refusal);
 - distractors: further passages, so the corpus holds `--documents` in all;
-- negatives: each answerable item's hallucinated answer, for testing the answer checks.
+- negatives: each answerable item's hallucinated answer, for testing the answer checks;
+- the first 16 answerable and 8 left-out questions are tagged `gate`: `make test` runs
+  them (`rag eval --questions eval/halueval.yaml --only gate --check`).
 
     python -m rag.evaluation.halueval [--out eval] [--documents 300]
 """
@@ -28,6 +30,7 @@ from rag.answering.sentences import split_spans
 
 DEVELOPMENT_ITEMS = 5000  # items 0-4999; never read past them
 SEED = 16
+GATE = (16, 8)  # the first answerable and left-out questions, tagged "gate" for `make test`
 
 
 def dataset_path() -> Path:
@@ -83,7 +86,7 @@ def build(
     distractors = [i for i in order if i["index"] not in used][: documents - answerable]
     corpus = {doc_name(i): i["knowledge"].strip() + "\n" for i in asked + distractors}
     questions = []
-    for item in asked:
+    for index, item in enumerate(asked):
         answer = item["right_answer"].strip()
         questions.append(
             {
@@ -94,17 +97,17 @@ def build(
                 "facts": [_alternatives(answer)],
                 "quotes": [_quote(item["knowledge"], answer)],
                 "sources": [doc_name(item)],
-                "tags": ["halueval", "answerable"],
+                "tags": ["halueval", "answerable", *(["gate"] if index < GATE[0] else [])],
             }
         )
-    for item in left_out:
+    for index, item in enumerate(left_out):
         questions.append(
             {
                 "id": f"hq-{item['index']:04d}",
                 "question": item["question"],
                 "answerable": False,
                 "reference": "The documents don't say: its passage is not in the corpus.",
-                "tags": ["halueval", "left-out"],
+                "tags": ["halueval", "left-out", *(["gate"] if index < GATE[1] else [])],
             }
         )
     negatives = [
