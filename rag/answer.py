@@ -54,7 +54,7 @@ class Answer(BaseModel):
     refused: bool
     refusal_reason: str | None = None
     # answered; partial: the answer says which part the documents don't cover;
-    # not_in_documents: refused. None from the classic chain, which has only `refused`.
+    # not_in_documents: refused (the classic chain has only the first and the last).
     outcome: Outcome | None = None
     answerability: float | None = None  # 0-1, from retrieval, evidence and support
     unanswered: list[str] = []  # partial: what the answer says the documents don't cover

@@ -150,6 +150,7 @@ class QAChain:
                 answer=REFUSAL if refusal else checked.text,
                 refused=refusal is not None,
                 refusal_reason=refusal,
+                outcome="answered" if refusal is None else "not_in_documents",
                 model_text=text,
                 citations=[] if refusal else checked.citations,
                 fixes=checked.fixes,

@@ -108,8 +108,9 @@ class LLMSettings(_Section):
 
 class AnswerSettings(_Section):
     chain: Literal["evidence", "classic"] = Field(
-        "evidence",
-        description="evidence: pick sentences, then answer from them; classic: one prompt.",
+        "classic",
+        description="classic: one prompt, then the citation check; evidence: pick "
+        "sentences, then answer from them (README, Evaluation, for how each measured).",
     )
     compose: Literal["generate", "extract"] = Field(
         "extract",

