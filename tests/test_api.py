@@ -139,7 +139,8 @@ def test_a_refusal_that_stands_is_sent_once():
 
 
 def test_an_answer_cites_the_passage_it_comes_from(client, pipeline):
-    model = script(pipeline, '{"sentences": [1]}', "Yes")
+    pipeline.settings.answer.chain = "evidence"  # sentence-level citations
+    model = script(pipeline, '{"sentences": [1]}', "It opened in 1932 [1].")
     response = ask(client, "When did the Orchid Bridge open?", temperature=0.4)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -160,8 +161,7 @@ def test_an_answer_cites_the_passage_it_comes_from(client, pipeline):
 
 
 def test_a_streamed_answer_arrives_in_openai_chunks(client, pipeline):
-    script(pipeline, '{"sentences": [1]}', "Yes", "The Orchid Bridge opened in 1932 [1].")
-    pipeline.settings.answer.compose = "generate"
+    script(pipeline, "The Orchid Bridge opened in 1932 [1].")
     response = ask(client, "When did the Orchid Bridge open?", stream=True)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
