@@ -73,6 +73,20 @@ def retrieve(
     return [Passage.from_document(d) for d in retriever.invoke(query)]
 
 
+@dataclass
+class Asked:
+    """A question made ready for answering: cleaned, rewritten if a follow-up, and its
+    passages retrieved; what both chains start from."""
+
+    started: float
+    llm: Runnable
+    question: str
+    standalone: str
+    passages: list[Passage]
+    top: float | None
+    timings: Timings
+
+
 class QAChain:
     def __init__(
         self,
@@ -124,22 +138,9 @@ class QAChain:
     ) -> Iterator[Event]:
         """`temperature` overrides `llm.temperature` for the answer only; rewriting a
         follow-up and the self-check stay deterministic."""
-        started = time.perf_counter()
-        llm = self.llm if temperature is None else self.llm.bind(temperature=temperature)
-        question = clean_query(question, self.settings.max_question_chars)
-        timings = Timings()
-
-        standalone = question
-        if history:
-            began = time.perf_counter()
-            standalone = self.condense(question, history)
-            timings.llm_s += time.perf_counter() - began
-
-        began = time.perf_counter()
-        passages = retrieve(self.retriever, standalone, history)
-        timings.retrieve_s = time.perf_counter() - began
-        top = max((p.score for p in passages), default=None)
-
+        asked = self.ask(question, history, temperature)
+        started, llm, question, timings = asked.started, asked.llm, asked.question, asked.timings
+        standalone, passages, top = asked.standalone, asked.passages, asked.top
         text: str | None = None
 
         def finish(checked: CheckedAnswer, refusal: str | None = None) -> Answer:
@@ -189,6 +190,22 @@ class QAChain:
             yield finish(checked, "the cited passages do not state this answer")
         else:
             yield finish(checked)
+
+    def ask(self, question: str, history: Sequence[Turn], temperature: float | None) -> Asked:
+        started = time.perf_counter()
+        llm = self.llm if temperature is None else self.llm.bind(temperature=temperature)
+        question = clean_query(question, self.settings.max_question_chars)
+        timings = Timings()
+        standalone = question
+        if history:
+            began = time.perf_counter()
+            standalone = self.condense(question, history)
+            timings.llm_s += time.perf_counter() - began
+        began = time.perf_counter()
+        passages = retrieve(self.retriever, standalone, history)
+        timings.retrieve_s = time.perf_counter() - began
+        top = max((p.score for p in passages), default=None)
+        return Asked(started, llm, question, standalone, passages, top, timings)
 
     def confirms(self, question: str, checked: CheckedAnswer, timings: Timings) -> bool:
         """A second, narrow question to the model: do the cited passages state the answer?

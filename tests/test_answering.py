@@ -146,23 +146,22 @@ def test_worked_example_names_cannot_reach_an_answer():
     assert missing_numbers("It has 100 billion parameters.", evidence, "How big?") == ["100"]
 
 
-def sentences_of(*texts: str) -> list:
-    doc = " ".join(texts)
-    return number_sentences(
-        [
-            Passage(
-                chunk_id="c",
-                source="/d/a",
-                name="a",
-                title="a",
-                chunk=0,
-                start=0,
-                end=len(doc),
-                score=0.6,
-                text=doc,
-            )
-        ]
+def whole(doc: str) -> Passage:
+    return Passage(
+        chunk_id="c",
+        source="/d/a",
+        name="a",
+        title="a",
+        chunk=0,
+        start=0,
+        end=len(doc),
+        score=0.6,
+        text=doc,
     )
+
+
+def sentences_of(*texts: str) -> list:
+    return number_sentences([whole(" ".join(texts))])
 
 
 def test_a_neighbouring_name_is_dropped_and_the_evidence_quoted():
@@ -171,19 +170,7 @@ def test_a_neighbouring_name_is_dropped_and_the_evidence_quoted():
         "A company spokesperson told TechCrunch the stance is unchanged.",
     )
     picked = [numbered[1]]
-    passages = [
-        Passage(
-            chunk_id="c",
-            source="/d/a",
-            name="a",
-            title="a",
-            chunk=0,
-            start=0,
-            end=1,
-            score=0.6,
-            text="x",
-        )
-    ]
+    passages = [whole("x")]
     composed = compose("The New York Times [2].", picked, passages, "Which publication?", 0.6, 2)
     assert "New York Times" not in composed.text and composed.extractive
     assert "TechCrunch" in composed.text
@@ -193,19 +180,7 @@ def test_a_neighbouring_name_is_dropped_and_the_evidence_quoted():
 
 def test_a_wrong_citation_is_repointed_to_the_picked_sentence_holding_it():
     numbered = sentences_of("Behemoth was delayed.", "Tests showed underwhelming results.")
-    passages = [
-        Passage(
-            chunk_id="c",
-            source="/d/a",
-            name="a",
-            title="a",
-            chunk=0,
-            start=0,
-            end=1,
-            score=0.6,
-            text="x",
-        )
-    ]
+    passages = [whole("x")]
     composed = compose(
         "Tests showed underwhelming results [1].", numbered, passages, "Why?", 0.6, 2
     )
@@ -216,19 +191,7 @@ def test_a_wrong_citation_is_repointed_to_the_picked_sentence_holding_it():
 
 def test_a_bare_yes_needs_a_cited_sentence():
     numbered = sentences_of("Meta trails OpenAI.")
-    passages = [
-        Passage(
-            chunk_id="c",
-            source="/d/a",
-            name="a",
-            title="a",
-            chunk=0,
-            start=0,
-            end=1,
-            score=0.6,
-            text="x",
-        )
-    ]
+    passages = [whole("x")]
     composed = compose("Yes. Rosa Imai agrees.", numbered, passages, "Is Meta ahead?", 0.6, 1)
     assert composed.extractive and composed.text == "Meta trails OpenAI. [1]".replace(
         " [1]", " [1]"

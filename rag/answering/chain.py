@@ -17,18 +17,17 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Timings, Turn
+from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Turn
 from rag.answering.answerability import answerability, signals
 from rag.answering.checks import is_yes_no_question, missing_answer_type
 from rag.answering.compose import Composed, compose, extract, strip_yes_no
 from rag.answering.evidence import EvidenceFormatError, confirm, select_evidence
 from rag.answering.sentences import NumberedSentence, format_sentences, number_sentences
-from rag.chain import Delta, Event, QAChain, retrieve
+from rag.chain import Delta, Event, QAChain
 from rag.grounding import declines
 from rag.injection import WITHHELD, gives_orders
 from rag.llm import llm_errors
 from rag.prompts import load_prompt
-from rag.retrieval import clean_query
 
 DECLINE_PROBE_TOKENS = 6  # enough for "The documents don't say"
 
@@ -46,20 +45,9 @@ class EvidenceChain(QAChain):
     def stream(
         self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
     ) -> Iterator[Event]:
-        started = time.perf_counter()
-        llm = self.llm if temperature is None else self.llm.bind(temperature=temperature)
-        question = clean_query(question, self.settings.max_question_chars)
-        timings = Timings()
-        standalone = question
-        if history:
-            began = time.perf_counter()
-            standalone = self.condense(question, history)
-            timings.llm_s += time.perf_counter() - began
-
-        began = time.perf_counter()
-        passages = retrieve(self.retriever, standalone, history)
-        timings.retrieve_s = time.perf_counter() - began
-        top = max((p.score for p in passages), default=None)
+        asked = self.ask(question, history, temperature)
+        started, llm, question, timings = asked.started, asked.llm, asked.question, asked.timings
+        standalone, passages, top = asked.standalone, asked.passages, asked.top
         fixes: list[CitationFix] = []
         picked_numbers: list[int] = []
 
