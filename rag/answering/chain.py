@@ -1,12 +1,16 @@
-"""The evidence-first chain: number sentences, pick evidence, answer from it, check.
+"""The evidence-first chain: number sentences, pick evidence, check it, answer from it.
 
 1. The retrieved passages become numbered sentences (`sentences`).
 2. The model picks the sentences that state the answer, as constrained JSON
-   (`evidence`), in one conversation with step 3, so step 3 re-reads nothing.
-3. The model answers from the picked sentences, shown again; each answer sentence is
-   checked against the sentences it cites (`compose`).
-4. Retrieval, evidence and support make the answerability score (`answerability`);
-   below `answer.min_answerability` the answer is "not in the documents".
+   (`evidence`). A question asking for a number or a time whose picks hold none is
+   refused (`checks`).
+3. In the same conversation (nothing is read twice) the model starts an answer from
+   the picked sentences; "The documents don't say" refuses (`answer.check_evidence`).
+4. The answer quotes the picks, or the model writes one, checked sentence by sentence
+   against the picks it cites (`compose`).
+5. Retrieval, evidence, the step-3 verdict and support make the answerability score
+   (`answerability`); below `answer.min_answerability` the answer is "not in the
+   documents".
 """
 
 import time
@@ -17,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from rag.answer import REFUSAL, Answer, CitationFix, Outcome, Turn
+from rag.answer import REFUSAL, Answer, Outcome, Turn
 from rag.answering.answerability import answerability, signals
 from rag.answering.checks import is_yes_no_question, missing_answer_type
 from rag.answering.compose import Composed, compose, extract, strip_yes_no
@@ -48,7 +52,6 @@ class EvidenceChain(QAChain):
         asked = self.ask(question, history, temperature)
         started, llm, question, timings = asked.started, asked.llm, asked.question, asked.timings
         standalone, passages, top = asked.standalone, asked.passages, asked.top
-        fixes: list[CitationFix] = []
         picked_numbers: list[int] = []
 
         def finish(
@@ -74,7 +77,7 @@ class EvidenceChain(QAChain):
                 signals=factors or {},
                 model_text=model_text,
                 citations=[] if refused or composed is None else composed.citations,
-                fixes=fixes + (composed.fixes if composed else []),
+                fixes=composed.fixes if composed else [],
                 passages=passages,
                 timings=timings,
             )
