@@ -236,3 +236,43 @@ def test_abbreviations_and_initials_do_not_end_sentences():
         "David I. Arkin was a teacher.",
         "It ended.",
     ]
+
+
+def test_evidence_from_two_documents_cites_both():
+    first = "The bridge opened in 1932. It has six lanes."
+    second = "Tolls were removed in 1985."
+    passages = [
+        Passage(
+            chunk_id="a",
+            source="/d/bridge.txt",
+            name="bridge.txt",
+            title="b",
+            chunk=0,
+            start=0,
+            end=len(first),
+            score=0.6,
+            text=first,
+        ),
+        Passage(
+            chunk_id="b",
+            source="/d/tolls.txt",
+            name="tolls.txt",
+            title="t",
+            chunk=0,
+            start=0,
+            end=len(second),
+            score=0.5,
+            text=second,
+        ),
+    ]
+    numbered = number_sentences(passages)
+    composed = compose(
+        "It opened in 1932 [1] and tolls were removed in 1985 [3].",
+        numbered,
+        passages,
+        "When did it open and when did tolls go?",
+        0.5,
+        len(numbered),
+    )
+    assert {c.name for c in composed.citations} == {"bridge.txt", "tolls.txt"}
+    assert [c.text for c in composed.citations] == [numbered[0].text, numbered[2].text]
