@@ -146,12 +146,13 @@ def test_worked_example_names_cannot_reach_an_answer():
     assert missing_numbers("It has 100 billion parameters.", evidence, "How big?") == ["100"]
 
 
-def whole(doc: str) -> Passage:
+def whole(doc: str, name: str = "a") -> Passage:
+    """All of `doc` as one retrieved passage of the document `/d/<name>`."""
     return Passage(
-        chunk_id="c",
-        source="/d/a",
-        name="a",
-        title="a",
+        chunk_id=name,
+        source=f"/d/{name}",
+        name=name,
+        title=name,
         chunk=0,
         start=0,
         end=len(doc),
@@ -241,30 +242,7 @@ def test_abbreviations_and_initials_do_not_end_sentences():
 def test_evidence_from_two_documents_cites_both():
     first = "The bridge opened in 1932. It has six lanes."
     second = "Tolls were removed in 1985."
-    passages = [
-        Passage(
-            chunk_id="a",
-            source="/d/bridge.txt",
-            name="bridge.txt",
-            title="b",
-            chunk=0,
-            start=0,
-            end=len(first),
-            score=0.6,
-            text=first,
-        ),
-        Passage(
-            chunk_id="b",
-            source="/d/tolls.txt",
-            name="tolls.txt",
-            title="t",
-            chunk=0,
-            start=0,
-            end=len(second),
-            score=0.5,
-            text=second,
-        ),
-    ]
+    passages = [whole(first, "bridge.txt"), whole(second, "tolls.txt")]
     numbered = number_sentences(passages)
     composed = compose(
         "It opened in 1932 [1] and tolls were removed in 1985 [3].",

@@ -8,7 +8,7 @@ can read:
 - every name (a capitalised word or run of words, other than a sentence's first word;
   a quoted phrase) must occur in the cited sentences or in the question;
 - every number must occur there too;
-- a yes-or-no answer must cite a sentence.
+- a question asking for a number or a time needs one in its evidence.
 """
 
 import re
@@ -20,7 +20,6 @@ from rag.support import STOPWORDS, numbers
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]")
 _QUOTED = re.compile(r"[\"\u201c]([^\"\u201c\u201d]{3,}?)[\"\u201d]")
 _POSSESSIVE = re.compile(r"['\u2019]s$", re.IGNORECASE)
-_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 _YES_NO_QUESTION = re.compile(
     r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|shall"
     r"|may|might|must)\b",
@@ -87,12 +86,6 @@ def missing_numbers(sentence: str, evidence: Iterable[str], question: str) -> li
 
 def is_yes_no_question(question: str) -> bool:
     return bool(_YES_NO_QUESTION.match(question))
-
-
-def yes_no(answer: str) -> str | None:
-    """ "yes" or "no" when the answer opens with one."""
-    match = _YES_NO.match(answer)
-    return match.group(1).lower() if match else None
 
 
 # What a question asks for, by its wording, when that is a number or a time.

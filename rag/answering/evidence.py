@@ -58,15 +58,25 @@ def schema(allowed: Sequence[int]) -> dict[str, Any]:
     }
 
 
+def _with_grammar(llm: BaseChatModel, rules: str) -> dict[str, Any]:
+    """The model's own extra request fields (a benchmark's cache switch), plus the grammar."""
+    return {**(getattr(llm, "extra_body", None) or {}), "grammar": rules}
+
+
+def _text(message: AIMessage) -> str:
+    return message.text if isinstance(message.text, str) else str(message.content)
+
+
+def _token_logprobs(message: AIMessage) -> list[dict[str, Any]]:
+    return (message.response_metadata.get("logprobs") or {}).get("content") or []
+
+
 def constrained(llm: BaseChatModel, allowed: Sequence[int], how: Constraint) -> BaseChatModel:
     """The chat model bound to reply only with sentence numbers, and to report
     log-probabilities (top 5) for the p_none signal."""
     extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 12 + 4 * MAX_PICKED}
     if how == "grammar":
-        extra["extra_body"] = {
-            **(getattr(llm, "extra_body", None) or {}),
-            "grammar": grammar(allowed),
-        }
+        extra["extra_body"] = _with_grammar(llm, grammar(allowed))
     elif how == "json_schema":
         extra["response_format"] = {
             "type": "json_schema",
@@ -122,7 +132,7 @@ def p_none(message: AIMessage, picked: Sequence[int]) -> float:
     starting "[]" against "[" followed by a number (others are not allowed there).
     Without log-probabilities (a server that returns none) the reply itself decides."""
     fallback = 0.0 if picked else 1.0
-    content = (message.response_metadata.get("logprobs") or {}).get("content") or []
+    content = _token_logprobs(message)
     for token in content:
         if "[" not in token["token"]:
             continue
@@ -148,7 +158,7 @@ def select_evidence(
     for attempt in range(2):
         bound = model if attempt == 0 else model.bind(temperature=0.7)
         message = bound.invoke(messages)
-        reply = message.text if isinstance(message.text, str) else str(message.content)
+        reply = _text(message)
         try:
             picked = parse_reply(reply, allowed)
         except EvidenceFormatError as exc:
@@ -165,7 +175,7 @@ YES_NO_GRAMMAR = 'root ::= "Yes" | "No"'
 def p_yes(message: AIMessage) -> float:
     """The model's probability of Yes against No at its first token; without
     log-probabilities, its reply."""
-    content = (message.response_metadata.get("logprobs") or {}).get("content") or []
+    content = _token_logprobs(message)
     if content:
         yes = no = 0.0
         for candidate in content[0].get("top_logprobs") or [content[0]]:
@@ -176,16 +186,12 @@ def p_yes(message: AIMessage) -> float:
                 no += math.exp(candidate["logprob"])
         if yes + no > 0:
             return yes / (yes + no)
-    text = message.text if isinstance(message.text, str) else str(message.content)
-    return 1.0 if text.strip().lower().startswith("yes") else 0.0
+    return 1.0 if _text(message).strip().lower().startswith("yes") else 0.0
 
 
 def confirm(llm: BaseChatModel, messages: list[BaseMessage], how: Constraint) -> float:
     """Ask whether the picked sentences state the answer: the probability of Yes."""
     extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 5, "max_tokens": 2}
     if how == "grammar":
-        extra["extra_body"] = {
-            **(getattr(llm, "extra_body", None) or {}),
-            "grammar": YES_NO_GRAMMAR,
-        }
+        extra["extra_body"] = _with_grammar(llm, YES_NO_GRAMMAR)
     return p_yes(llm.bind(**extra).invoke(messages))
