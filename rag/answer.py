@@ -28,12 +28,24 @@ class Citation(Passage):
 
 
 class CitationFix(BaseModel):
-    """A citation the check changed: `written` became `now` (None: dropped or absent)."""
+    """A change the checks made: citation `written` became `now` (None: dropped or
+    absent; both None: a change of the text, such as a removed "Yes,")."""
 
     sentence: int
     written: int | None
     now: int | None
     reason: str
+    # What `written` and `now` count: the answer's citations, or the passages the model
+    # cited before its citations were narrowed to sentences.
+    numbers: Literal["citation", "passage"] = "citation"
+
+    def describe(self) -> str:
+        if self.written is None and self.now is None:
+            return self.reason
+        unit = "passage " if self.numbers == "passage" else ""
+        written = f"{unit}[{self.written}]" if self.written else "none"
+        now = f"{unit}[{self.now}]" if self.now else "dropped"
+        return f"{written} -> {now}: {self.reason}"
 
 
 class Timings(BaseModel):

@@ -25,6 +25,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable
 
 from rag.answer import REFUSAL, Answer, Timings, Turn
+from rag.answering.align import align_citations
+from rag.answering.checks import is_yes_no_question
+from rag.answering.compose import strip_yes_no
 from rag.citations import MARKER
 from rag.errors import RagError
 from rag.focus import focus_passages
@@ -172,11 +175,11 @@ class QAChain:
         shown = [withhold_orders(text) for text in shown]
         inputs = {"passages": number_passages(shown), "question": standalone}
         text = yield from self._generate(self.answer_prompt | llm, inputs, started, timings)
-        checked = check_answer(text, passages, self.settings.min_support, standalone)
+        checked = self.check(text, passages, standalone)
         if checked.declined and top >= self.settings.retry_score:
             yield Retry()
             text = yield from self._generate(self.retry_prompt | llm, inputs, started, timings)
-            checked = check_answer(text, passages, self.settings.min_support, standalone)
+            checked = self.check(text, passages, standalone)
             if not checked.declined and not addresses(
                 standalone, checked.text, self.settings.min_retry_overlap
             ):
@@ -190,6 +193,19 @@ class QAChain:
             yield finish(checked, "the cited passages do not state this answer")
         else:
             yield finish(checked)
+
+    def check(self, text: str, passages: list[Passage], question: str) -> CheckedAnswer:
+        """The citation check, then (`answer.cite=sentence`) each claim's citation narrowed
+        to the sentences holding it, and a Yes/No the question did not ask for removed."""
+        checked = check_answer(text, passages, self.settings.min_support, question)
+        if self.settings.cite == "passage":
+            return checked
+        checked = align_citations(
+            checked, passages, question, self.settings.min_support, self.settings.misfits
+        )
+        if not (checked.declined or checked.unsupported or is_yes_no_question(question)):
+            checked.text = strip_yes_no(checked.text, checked.fixes)
+        return checked
 
     def ask(self, question: str, history: Sequence[Turn], temperature: float | None) -> Asked:
         started = time.perf_counter()

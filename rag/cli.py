@@ -301,9 +301,7 @@ def _print_answer(answer: "Answer") -> None:
         print(f"[{c.n}] {_display(c.source)}{c.page_label}, chars {c.start}-{c.end}")
         print(textwrap.indent(textwrap.fill(c.text, width=92), "    "))
     for fix in answer.fixes:
-        written = f"[{fix.written}]" if fix.written else "none"
-        now = f"[{fix.now}]" if fix.now else "dropped"
-        print(f"(citation check, sentence {fix.sentence + 1}: {written} -> {now}: {fix.reason})")
+        print(f"(answer check, sentence {fix.sentence + 1}: {fix.describe()})")
 
 
 def _read_questions(stream: TextIO) -> Iterator[tuple[str, list["Turn"]]]:

@@ -112,6 +112,17 @@ class AnswerSettings(_Section):
         description="classic: one prompt, then the citation check; evidence: pick "
         "sentences, then answer from them (README, Evaluation, for how each measured).",
     )
+    cite: Literal["sentence", "passage"] = Field(
+        "sentence",
+        description="Classic chain: cite the sentences that hold each claim, or whole passages.",
+    )
+    misfits: Literal["quote", "drop", "keep"] = Field(
+        "quote",
+        description="Classic chain, sentence citations: an answer sentence that only "
+        "restates the question, or cites a sentence sharing clearly fewer of its words "
+        "than a neighbouring one, is replaced by a quote of that sentence, or dropped, "
+        "or kept.",
+    )
     compose: Literal["generate", "extract"] = Field(
         "extract",
         description="Evidence chain: the model writes the answer, or quotes the evidence.",

@@ -6,11 +6,14 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 from test_chain import ScriptedModel, ScriptedRetriever
 
+from rag.answering.align import align_citations, unrepeated
 from rag.answering.chain import EvidenceChain
 from rag.answering.checks import missing_names, missing_numbers, names
 from rag.answering.compose import compose
 from rag.answering.evidence import EvidenceFormatError, grammar, p_none, parse_reply
 from rag.answering.sentences import number_sentences, split_spans
+from rag.chain import QAChain
+from rag.grounding import check_answer
 from rag.retrieval import Passage
 from rag.settings import AnswerSettings
 
@@ -254,3 +257,97 @@ def test_evidence_from_two_documents_cites_both():
     )
     assert {c.name for c in composed.citations} == {"bridge.txt", "tolls.txt"}
     assert [c.text for c in composed.citations] == [numbered[0].text, numbered[2].text]
+
+
+# The classic chain cites passages; its citations are narrowed to sentences.
+
+ARTICLE = (
+    "The lab is shifting to a closed model, according to The New York Times. "
+    "Meta delayed Behemoth after underwhelming tests. "
+    "A company spokesperson told TechCrunch the stance is unchanged. "
+    "Meta trails OpenAI, Anthropic and Google in commercializing AI."
+)
+
+
+def aligned(answer: str, question: str, *docs: Passage):
+    passages = list(docs) or [whole(ARTICLE, "article.txt")]
+    checked = check_answer(answer, passages, 0.6, question)
+    return align_citations(checked, passages, question, 0.6), passages
+
+
+def test_a_passage_citation_narrows_to_the_sentence_holding_the_claim():
+    checked, passages = aligned("The spokesperson spoke to TechCrunch [1].", "Who did they tell?")
+    assert checked.text == "The spokesperson spoke to TechCrunch. [1]"
+    (citation,) = checked.citations
+    assert citation.text == "A company spokesperson told TechCrunch the stance is unchanged."
+    assert ARTICLE[citation.start : citation.end] == citation.text
+    assert citation.passage == 1 and passages[0].text == ARTICLE  # the chunk stays context
+
+
+def test_a_claim_from_two_sentences_cites_both_and_markers_are_renumbered():
+    checked, _ = aligned(
+        "Meta delayed Behemoth after underwhelming tests and trails OpenAI [1].", "Why?"
+    )
+    assert [c.text.split()[1] for c in checked.citations] == ["delayed", "trails"]
+    assert checked.text.endswith("[1][2]")
+
+
+def test_a_worked_example_name_drops_the_classic_answer():
+    # prompts/answer.txt's example names: Rosa Imai, the Lakeside Library.
+    question = "Which companies does the article name?"
+    checked, _ = aligned("Meta trails OpenAI, Anthropic, Google and Rosa Imai [1].", question)
+    assert checked.unsupported
+    assert "Rosa Imai not in the cited passage" in checked.fixes[-1].reason
+
+
+def test_sentence_citations_from_two_documents_cite_both():
+    checked, _ = aligned(
+        "The bridge opened in 1932 [1]. Tolls were removed in 1985 [2].",
+        "When did it open and when did tolls go?",
+        whole("The bridge opened in 1932. It has six lanes.", "bridge.txt"),
+        whole("Tolls were removed in 1985.", "tolls.txt"),
+    )
+    assert [(c.name, c.text) for c in checked.citations] == [
+        ("bridge.txt", "The bridge opened in 1932."),
+        ("tolls.txt", "Tolls were removed in 1985."),
+    ]
+
+
+def test_the_classic_chain_cites_sentences_and_drops_an_unasked_yes():
+    model = ScriptedModel(responses=["Yes, tolls were removed in 1985 [2]."])
+    answer = QAChain(ScriptedRetriever(), model, AnswerSettings()).invoke("When did tolls go?")
+    assert answer.answer == "Tolls were removed in 1985. [1]"
+    assert answer.citations[0].passage == 2 and "yes/no removed" in answer.fixes[-1].reason
+    passage_level = QAChain(
+        ScriptedRetriever(),
+        ScriptedModel(responses=["Tolls were removed in 1985 [2]."]),
+        AnswerSettings(cite="passage"),
+    ).invoke("When did tolls go?")
+    assert passage_level.citations[0].n == 2
+
+
+def test_an_answer_restating_a_yes_no_question_is_replaced_by_its_evidence():
+    checked, _ = aligned(
+        "Yes, Meta is ahead of OpenAI in commercializing AI [1].",
+        "Is Meta ahead of OpenAI in commercializing AI?",
+    )
+    assert checked.text == "Meta trails OpenAI, Anthropic and Google in commercializing AI. [1]"
+    assert "only restated the question" in checked.fixes[-1].reason
+
+
+def test_a_neighbouring_fact_gives_way_to_the_sentence_the_question_asks_about():
+    question = "Which publication did the company spokesperson speak to?"
+    checked, _ = aligned("The New York Times [1].", question)
+    assert "TechCrunch" in checked.text and "New York Times" not in checked.text
+    assert "not what the question asks about" in checked.fixes[-1].reason
+    before = check_answer("The New York Times [1].", [whole(ARTICLE)], 0.6, question)
+    dropped = align_citations(before, [whole(ARTICLE)], question, 0.6, "drop")
+    kept = align_citations(before, [whole(ARTICLE)], question, 0.6, "keep")
+    assert dropped.unsupported and "New York Times" in kept.text
+
+
+def test_a_list_looping_on_one_name_keeps_each_name_once():
+    assert unrepeated("Meta, TechCrunch, Zuckerberg, Zuckerberg, Zuckerberg, Zuckerberg") == (
+        "Meta, TechCrunch, Zuckerberg."
+    )
+    assert unrepeated("Meta, OpenAI and xAI trail.") == "Meta, OpenAI and xAI trail."

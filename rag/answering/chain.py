@@ -134,8 +134,8 @@ class EvidenceChain(QAChain):
             composed = compose(
                 text, picked, passages, standalone, self.settings.min_support, len(sentences)
             )
-            if not is_yes_no_question(standalone):
-                composed = strip_yes_no(composed)
+            if not composed.declined and not is_yes_no_question(standalone):
+                composed.text = strip_yes_no(composed.text, composed.fixes)
         factors = signals(top, evidence.p_none, composed.support, confirmation)
         score = answerability(factors)
         shown_factors = ", ".join(f"{name} {value:.2f}" for name, value in factors.items())

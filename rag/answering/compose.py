@@ -99,17 +99,16 @@ def compose(
 _LEADING_YES_NO = re.compile(r"^\s*(?:yes|no)\b[,.:;!]?\s*", re.IGNORECASE)
 
 
-def strip_yes_no(composed: Composed) -> Composed:
-    """A "Yes," or "No," before the answer to a question that asked neither."""
-    if composed.declined or not _LEADING_YES_NO.match(composed.text):
-        return composed
-    rest = _LEADING_YES_NO.sub("", composed.text, count=1)
-    if not rest or rest.startswith("["):
-        return composed
-    composed.text = rest[0].upper() + rest[1:]
-    fix = CitationFix(sentence=0, written=None, now=None, reason="yes/no removed: not asked")
-    composed.fixes.append(fix)
-    return composed
+def strip_yes_no(text: str, fixes: list[CitationFix]) -> str:
+    """The answer without a "Yes," or "No," before it, for a question that asked neither;
+    the removal is recorded in `fixes`."""
+    rest = _LEADING_YES_NO.sub("", text, count=1)
+    if rest == text or not rest or rest.startswith("["):
+        return text
+    fixes.append(
+        CitationFix(sentence=0, written=None, now=None, reason="yes/no removed: not asked")
+    )
+    return rest[0].upper() + rest[1:]
 
 
 def _cite(

@@ -187,8 +187,7 @@ def _question_html(r: QuestionResult) -> str:
         "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
     )
     for fix in a.fixes:
-        change = f"[{fix.written}] &rarr; [{fix.now}]"
-        body.append(f"<p class=muted>citation check: {change}: {e(fix.reason)}</p>")
+        body.append(f"<p class=muted>answer check: {e(fix.describe())}</p>")
     for n, p in enumerate(a.passages, start=1):
         spans = _cited_spans(a, n)
         mark = "cited" if spans else "retrieved"
