@@ -201,7 +201,12 @@ class QAChain:
         if self.settings.cite == "passage":
             return checked
         checked = align_citations(
-            checked, passages, question, self.settings.min_support, self.settings.misfits
+            checked,
+            passages,
+            question,
+            self.settings.min_support,
+            self.settings.misfits,
+            self.settings.neighbour_margin,
         )
         if not (checked.declined or checked.unsupported or is_yes_no_question(question)):
             checked.text = strip_yes_no(checked.text, checked.fixes)

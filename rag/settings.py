@@ -119,9 +119,15 @@ class AnswerSettings(_Section):
     misfits: Literal["quote", "drop", "keep"] = Field(
         "quote",
         description="Classic chain, sentence citations: an answer sentence that only "
-        "restates the question, or cites a sentence sharing clearly fewer of its words "
-        "than a neighbouring one, is replaced by a quote of that sentence, or dropped, "
-        "or kept.",
+        "restates the question (or misses `neighbour_margin`) is replaced by a quote of "
+        "the sentence matching the question best, or dropped, or kept.",
+    )
+    neighbour_margin: int = Field(
+        0,
+        ge=0,
+        le=20,
+        description="Classic chain: a cited sentence sharing this many fewer question "
+        "words than another sentence of its passage is a misfit (0: off; README).",
     )
     compose: Literal["generate", "extract"] = Field(
         "extract",

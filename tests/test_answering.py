@@ -333,17 +333,24 @@ def test_an_answer_restating_a_yes_no_question_is_replaced_by_its_evidence():
     )
     assert checked.text == "Meta trails OpenAI, Anthropic and Google in commercializing AI. [1]"
     assert "only restated the question" in checked.fixes[-1].reason
+    held, _ = aligned("Yes, Meta delayed Behemoth [1].", "Did Meta delay Behemoth?")
+    assert held.text == "Yes, Meta delayed Behemoth. [1]"  # its evidence holds every word
 
 
 def test_a_neighbouring_fact_gives_way_to_the_sentence_the_question_asks_about():
     question = "Which publication did the company spokesperson speak to?"
-    checked, _ = aligned("The New York Times [1].", question)
+    passages = [whole(ARTICLE)]
+    before = check_answer("The New York Times [1].", passages, 0.6, question)
+    checked = align_citations(before, passages, question, 0.6, "quote", neighbour_margin=1)
     assert "TechCrunch" in checked.text and "New York Times" not in checked.text
     assert "not what the question asks about" in checked.fixes[-1].reason
-    before = check_answer("The New York Times [1].", [whole(ARTICLE)], 0.6, question)
-    dropped = align_citations(before, [whole(ARTICLE)], question, 0.6, "drop")
-    kept = align_citations(before, [whole(ARTICLE)], question, 0.6, "keep")
-    assert dropped.unsupported and "New York Times" in kept.text
+    dropped = align_citations(before, passages, question, 0.6, "drop", neighbour_margin=1)
+    assert dropped.unsupported
+    for off in (
+        align_citations(before, passages, question, 0.6, "keep", neighbour_margin=1),
+        align_citations(before, passages, question, 0.6, "quote"),
+    ):
+        assert "New York Times" in off.text
 
 
 def test_a_list_looping_on_one_name_keeps_each_name_once():

@@ -97,35 +97,49 @@ def test_a_planted_order_in_a_document_changes_no_answer(tmp_path, model_file, m
 
 
 # The questions of the evidence-first issue, each with what its answer must hold and
-# the text the sentence it cites must hold (None: the right answer is a refusal).
+# the text the sentence it cites must hold (None: the right answer is a refusal), and
+# the chains measured to miss it.
 WHY = [
-    ("Which publication did the company spokesperson speak to?", "TechCrunch", "TechCrunch"),
-    ("Is Meta ahead of OpenAI in commercializing AI?", "trails", "trails"),
-    ("Why did Meta delay releasing Behemoth?", "underwhelming", "underwhelming"),
-    ("What did the Meta spokesperson say?", STATEMENT.pattern, "spokesperson"),
-    pytest.param(
+    (
+        "Which publication did the company spokesperson speak to?",
+        "TechCrunch",
+        "TechCrunch",
+        {
+            "classic": "measured: the model answers The New York Times, whose sentence shares "
+            "one question word fewer than TechCrunch's, under the neighbour margin"
+        },
+    ),
+    ("Is Meta ahead of OpenAI in commercializing AI?", "trails", "trails", {}),
+    ("Why did Meta delay releasing Behemoth?", "underwhelming", "underwhelming", {}),
+    ("What did the Meta spokesperson say?", STATEMENT.pattern, "spokesperson", {}),
+    (
         "Who is Mark Zuckerberg?",
         "CEO",
         "CEO",
-        marks=pytest.mark.xfail(
-            strict=True, reason="measured: the 1.5B model picks 'Last summer, he said:'"
-        ),
+        {
+            "classic": "measured: the model's answer fails the citation check, so it is refused",
+            "evidence": "measured: the 1.5B model picks 'Last summer, he said:'",
+        },
     ),
-    ("How many parameters does Behemoth have?", None, None),
+    ("How many parameters does Behemoth have?", None, None, {}),
 ]
+CHAINS = ("classic", "evidence")
 
 
-@pytest.fixture(scope="module")
-def evidence_pipeline(corpus_settings):
-    answer = corpus_settings.answer.model_copy(update={"chain": "evidence"})
+@pytest.fixture(scope="module", params=CHAINS)
+def chain_pipeline(request, corpus_settings):
+    answer = corpus_settings.answer.model_copy(update={"chain": request.param})
     return Pipeline.from_settings(corpus_settings.model_copy(update={"answer": answer}))
 
 
-@pytest.mark.parametrize(("question", "fact", "cited"), WHY)
-def test_evidence_first_answers_cite_the_sentence_that_holds_them(
-    evidence_pipeline, question, fact, cited
+@pytest.mark.parametrize(("question", "fact", "cited", "misses"), WHY)
+def test_answers_cite_the_sentence_that_holds_them(
+    request, chain_pipeline, question, fact, cited, misses
 ):
-    answer = evidence_pipeline.chain.invoke(question)
+    chain = chain_pipeline.settings.answer.chain
+    if chain in misses:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=misses[chain]))
+    answer = chain_pipeline.chain.invoke(question)
     if fact is None:
         assert answer.refused and answer.outcome == "not_in_documents", answer.answer
         return
@@ -138,8 +152,8 @@ def test_evidence_first_answers_cite_the_sentence_that_holds_them(
         assert source[c.start : c.end] == c.text and len(c.text) < 300
 
 
-def test_a_list_answer_names_nothing_from_outside_the_article(evidence_pipeline):
-    answer = evidence_pipeline.chain.invoke("List every company mentioned in the article.")
+def test_a_list_answer_names_nothing_from_outside_the_article(chain_pipeline):
+    answer = chain_pipeline.chain.invoke("List every company mentioned in the article.")
     article = (ROOT / "corpus" / "meta-behemoth-open-source.txt").read_text(encoding="utf-8")
     assert "Rosa Imai" not in answer.answer and "Lakeside" not in answer.answer
     runs, _ = names(answer.answer)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Literal
 
 from rag.answer import Citation, CitationFix
-from rag.answering.checks import missing_names, missing_numbers
+from rag.answering.checks import is_yes_no_question, missing_names, missing_numbers
 from rag.answering.sentences import NumberedSentence, number_sentences
 from rag.citations import Sentence, parse_answer, render
 from rag.grounding import CheckedAnswer
@@ -27,9 +27,6 @@ from rag.support import content_words, has_content, numbers, support
 Misfits = Literal["quote", "drop", "keep"]
 
 MAX_SENTENCES = 4  # cited per answer sentence; more is a passage, not a sentence
-# A neighbouring sentence holding this many more of the question's words is what the
-# question asked about.
-NEIGHBOUR_MARGIN = 2
 
 
 def _pool(
@@ -82,11 +79,13 @@ def misfit(
     chosen: Sequence[NumberedSentence],
     pool: Sequence[NumberedSentence],
     question: str,
+    neighbour_margin: int = 0,
 ) -> tuple[NumberedSentence, str] | None:
     """The sentence to quote instead of `claim`, and why: the claim adds no word to the
-    question ("Yes, Meta is ahead of OpenAI" for "Is Meta ahead of OpenAI?"), or its
-    evidence shares clearly fewer of the question's words than a neighbouring sentence
-    does (the small model's favourite mistake: the fact next to the one asked for)."""
+    question ("Yes, Meta is ahead of OpenAI" for "Is Meta ahead of OpenAI?"), or (with a
+    `neighbour_margin`) its evidence shares that many fewer of the question's words than
+    a neighbouring sentence does: the fact next to the one asked for, or, as often in
+    multi-hop questions, the answer, whose sentence need not repeat the question."""
     asked = content_words(question)
     if not asked:
         return None
@@ -98,8 +97,12 @@ def misfit(
     if not match([best.text]):
         return None
     if not (content_words(claim) - asked or numbers(claim) - numbers(question)):
-        return best, "the answer only restated the question"
-    if match([best.text]) - match([s.text for s in chosen]) >= NEIGHBOUR_MARGIN:
+        # "Yes, <the question>" stands when its evidence holds every word of it.
+        held = content_words(" ".join(s.text for s in chosen))
+        if not (is_yes_no_question(question) and content_words(claim) <= held):
+            return best, "the answer only restated the question"
+    gap = match([best.text]) - match([s.text for s in chosen])
+    if neighbour_margin and gap >= neighbour_margin:
         return best, "the cited sentence is not what the question asks about"
     return None
 
@@ -126,6 +129,7 @@ def align_citations(
     question: str,
     min_support: float,
     misfits: Misfits = "quote",
+    neighbour_margin: int = 0,
 ) -> CheckedAnswer:
     """`checked` with each sentence citing sentences instead of passages; `unsupported`
     when no content sentence keeps a citation. A `misfit` sentence is replaced by the
@@ -161,9 +165,11 @@ def align_citations(
                 )
             )
             continue
-        if misfits != "keep" and (found := misfit(sentence.text, chosen, pool, question)):
+        if misfits != "keep" and (
+            found := misfit(sentence.text, chosen, pool, question, neighbour_margin)
+        ):
             quoted, why = found
-            drop = misfits == "drop" or any(k.text == quoted.text for k in kept)
+            drop = misfits == "drop" or quoted.n in order
             reason = (
                 f"sentence removed: {why}"
                 if drop
