@@ -358,11 +358,3 @@ def test_a_list_looping_on_one_name_keeps_each_name_once():
         "Meta, TechCrunch, Zuckerberg."
     )
     assert unrepeated("Meta, OpenAI and xAI trail.") == "Meta, OpenAI and xAI trail."
-
-
-def test_of_two_sentences_holding_a_name_the_one_about_the_question_is_cited():
-    doc = "He first appeared in Eternals comics. The Eternals are at war with the Deviants."
-    checked, _ = aligned(
-        "The Eternals [1].", "Which group is Ghaur's race at war with?", whole(doc)
-    )
-    assert [c.text for c in checked.citations] == ["The Eternals are at war with the Deviants."]

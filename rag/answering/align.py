@@ -50,19 +50,15 @@ def choose(
     claim: str, pool: Sequence[NumberedSentence], question: str, min_support: float
 ) -> list[NumberedSentence]:
     """The fewest sentences of `pool` that hold the claim: greedily the one that leaves
-    fewest names and numbers missing, then the best supporting, then the one sharing
-    most of the question's words, until all are held and support reaches
-    `min_support`. Empty when no pool sentence holds a name it needs."""
+    fewest names and numbers missing, then the best supporting, until all are held and
+    support reaches `min_support`. Empty when no pool sentence holds a name it needs."""
     chosen: list[NumberedSentence] = []
     left = list(pool)
-    asked = content_words(question)
     while left and len(chosen) < MAX_SENTENCES:
 
-        def gain(s: NumberedSentence) -> tuple[int, float, int]:
-            # Among equals, the sentence about what was asked.
+        def gain(s: NumberedSentence) -> tuple[int, float]:
             texts = [c.text for c in [*chosen, s]]
-            held = support(claim, " ".join(texts), question)
-            return -len(_missing(claim, texts, question)), held, len(asked & content_words(s.text))
+            return -len(_missing(claim, texts, question)), support(claim, " ".join(texts), question)
 
         best = max(left, key=gain)
         chosen.append(best)
