@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-from rag.answer import Citation, CitationFix
+from rag.answer import CitationFix
 from rag.answering.checks import is_yes_no_question, missing_names, missing_numbers
 from rag.answering.sentences import NumberedSentence, number_sentences
 from rag.citations import Sentence, parse_answer, render
@@ -197,20 +197,6 @@ def align_citations(
     if not any(s.cited for s in kept):
         return replace(checked, fixes=fixes, unsupported=True)
     by_n = {s.n: s for s in numbered}
-    citations = []
-    for m, n in enumerate(order, start=1):
-        s = by_n[n]
-        p = passages[s.passage - 1]
-        citations.append(
-            Citation(
-                **p.model_dump(exclude={"start", "end", "text"}),
-                start=s.start,
-                end=s.end,
-                text=s.text,
-                n=m,
-                support=round(supports[n], 3),
-                passage=s.passage,
-            )
-        )
+    citations = [by_n[n].citation(m, supports[n], passages) for m, n in enumerate(order, 1)]
     text = render(kept)
     return CheckedAnswer(text=text, citations=citations, fixes=fixes)

@@ -186,21 +186,7 @@ def _finish(
     saw and wrote, so streamed text and the checked answer cite alike."""
     by_n = {s.n: s for s in picked}
     order = list(dict.fromkeys(n for sentence in sentences for n in sentence.cited))
-    citations = []
-    for n in order:
-        s = by_n[n]
-        p = passages[s.passage - 1]
-        citations.append(
-            Citation(
-                **p.model_dump(exclude={"start", "end", "text"}),
-                start=s.start,
-                end=s.end,
-                text=s.text,
-                n=n,
-                support=round(supports.get(n, 0.0), 3),
-                passage=s.passage,
-            )
-        )
+    citations = [by_n[n].citation(n, supports.get(n, 0.0), passages) for n in order]
     content = [supports[n] for n in order if n in supports]
     return Composed(
         text=render(sentences),

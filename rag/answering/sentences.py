@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from rag.answer import Citation
 from rag.citations import sentence_spans
 from rag.retrieval import Passage
 
@@ -43,6 +44,19 @@ class NumberedSentence(BaseModel):
     @property
     def where(self) -> str:
         return self.name + (f", p. {self.page}" if self.page else "")
+
+    def citation(self, n: int, support: float, passages: Sequence[Passage]) -> Citation:
+        """This sentence cited as `[n]`: its own span, with the chunk it came from."""
+        p = passages[self.passage - 1]
+        return Citation(
+            **p.model_dump(exclude={"start", "end", "text"}),
+            start=self.start,
+            end=self.end,
+            text=self.text,
+            n=n,
+            support=round(support, 3),
+            passage=self.passage,
+        )
 
 
 def split_spans(text: str) -> list[tuple[int, int]]:
