@@ -155,8 +155,9 @@ def test_search_and_errors_over_http(api):
             headers={**AUTH, "Content-Type": "application/json"},
         ),
         http.post("/v1/search", json={"query": ""}, headers=AUTH),
+        http.post("/v1/search", json={"query": "Meta", "k": True}, headers=AUTH),
     ]
-    assert [r.status_code for r in bad] == [400] * 4
+    assert [r.status_code for r in bad] == [400] * 5
     assert all(r.json()["error"]["type"] == "invalid_request_error" for r in bad)
     assert http.get("/v1/nothing", headers=AUTH).status_code == 404
     # One process serves both: the chat page and the schema.

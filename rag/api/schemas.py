@@ -37,8 +37,8 @@ class ChatRequest(BaseModel):
 
     model: str = Field(MODEL_ID, description="Any value; one model answers.")
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
-    stream: bool = False
-    temperature: float | None = Field(None, ge=0, le=2)
+    stream: bool = Field(False, strict=True)
+    temperature: float | None = Field(None, ge=0, le=2, strict=True)
 
 
 class AssistantMessage(BaseModel):
@@ -101,7 +101,7 @@ class ModelList(BaseModel):
 
 class SearchRequest(BaseModel):
     query: str = Field(pattern=r"\S", description="Words to search for; not blank.")
-    k: int | None = Field(None, ge=1, le=100, description="Default: retrieval.k.")
+    k: int | None = Field(None, ge=1, le=100, strict=True, description="Default: retrieval.k.")
 
 
 class SearchResponse(BaseModel):
