@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from conftest import CORPUS, UIServer, run_rag
 
@@ -151,13 +152,16 @@ def test_an_uploaded_document_answers_a_question_only_it_can(page, tmp_path):
 
 def test_a_bad_upload_shows_an_error_and_changes_nothing(page, tmp_path):
     page.page.get_by_role("tab", name="Documents").click()
-    before = page.page.locator("#doc-table").inner_text()
+    table = page.page.locator("#doc-table")
+    # Loaded, not pending: the listed corpus file is visible text.
+    expect(table).to_contain_text(next(CORPUS.iterdir()).name, use_inner_text=True)
+    before = table.inner_text()
     bad = tmp_path / "broken.txt"
     bad.write_bytes(bytes(range(256)) * 8)
     status = page.upload(bad)
     assert "Not indexed: broken.txt" in status, status
     assert page.page.get_by_text("broken.txt:", exact=False).first.is_visible()
-    assert page.page.locator("#doc-table").inner_text() == before
+    assert table.inner_text() == before
 
 
 def test_a_hostile_document_renders_inert(page, tmp_path):
