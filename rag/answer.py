@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from rag.retrieval import Passage
 
 REFUSAL = "The documents don't say."
+SCOPED_REFUSAL = "The chosen documents don't say."
 
 
 class Turn(BaseModel):
@@ -48,6 +49,17 @@ class CitationFix(BaseModel):
         return f"{written} -> {now}: {self.reason}"
 
 
+class Route(BaseModel):
+    """How the question was read: its top passages, or whole documents (in one prompt,
+    or section by section then combined: map_reduce), and why."""
+
+    name: Literal["passages", "document", "map_reduce"] = "passages"
+    kind: Literal["summary", "list", "count", "question"] | None = None  # whole documents
+    documents: list[str] = []  # the sources read whole, or the scope retrieval kept to
+    sections: int = 0  # map_reduce: how many sections were read
+    reason: str = ""
+
+
 class Timings(BaseModel):
     attempts: int = 0  # answers asked of the model: 2 when a decline was retried
     retrieve_s: float = 0.0
@@ -77,6 +89,7 @@ class Answer(BaseModel):
     citations: list[Citation] = []
     fixes: list[CitationFix] = []
     passages: list[Passage] = []
+    route: Route = Route()
     timings: Timings = Timings()
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +108,7 @@ class Answer(BaseModel):
                 "signals",
                 "citations",
                 "fixes",
+                "route",
                 "timings",
             }
         )

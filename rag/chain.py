@@ -24,36 +24,25 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable
 
-from rag.answer import REFUSAL, Answer, Timings, Turn
+from rag.answer import REFUSAL, SCOPED_REFUSAL, Answer, Route, Timings, Turn
 from rag.answering.align import align_citations
 from rag.answering.checks import is_yes_no_question
 from rag.answering.compose import strip_yes_no
+from rag.answering.reading import Reading, WholeReader
+from rag.answering.route import whole_kind
+from rag.answering.whole import named_documents, resolve_documents, size, whole_text
 from rag.citations import MARKER
 from rag.errors import RagError
+from rag.events import Delta, Event, Retry
 from rag.focus import focus_passages
 from rag.grounding import CheckedAnswer, addresses, check_answer
 from rag.injection import withhold_orders
-from rag.llm import llm_errors, server_name
+from rag.llm import llm_errors, server_name, stream_text
 from rag.prompts import load_prompt
 from rag.retrieval import Passage, clean_query
-from rag.settings import AnswerSettings
+from rag.settings import AnswerSettings, RouteChoice
 
 HISTORY_TURNS = 3
-
-
-@dataclass(frozen=True)
-class Delta:
-    """A piece of the model's text, as it streams."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Retry:
-    """The text streamed so far is discarded: a second attempt follows."""
-
-
-Event = Delta | Retry | Answer
 
 
 def number_passages(texts: Sequence[str]) -> str:
@@ -109,6 +98,7 @@ class QAChain:
             load_prompt(settings.verify_prompt) | llm.bind(max_tokens=3) | StrOutputParser()
         )
         self.llm_where = server_name(llm)
+        self.reader = WholeReader(llm, settings, embeddings, self.llm_where)
 
     WARMUP: ClassVar[dict[str, str]] = {"passages": "", "question": ""}
 
@@ -129,19 +119,106 @@ class QAChain:
         return "\n".join(m.text for m in self.warm_template().format_messages(**self.WARMUP))
 
     def invoke(
-        self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        temperature: float | None = None,
+        documents: Sequence[str] = (),
+        route: RouteChoice | None = None,
     ) -> Answer:
-        for event in self.stream(question, history, temperature):
+        for event in self.stream(question, history, temperature, documents, route):
             if isinstance(event, Answer):
                 return event
         raise RagError("the chain ended without an answer")  # unreachable by construction
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        temperature: float | None = None,
+        documents: Sequence[str] = (),
+        route: RouteChoice | None = None,
     ) -> Iterator[Event]:
         """`temperature` overrides `llm.temperature` for the answer only; rewriting a
-        follow-up and the self-check stay deterministic."""
-        asked = self.ask(question, history, temperature)
+        follow-up and the self-check stay deterministic. `documents` keeps retrieval,
+        whole-document reading and the refusal to these documents (names or paths);
+        `route` overrides `answer.route`."""
+        store = getattr(self.retriever, "store", None)
+        if documents and store is None:
+            raise RagError("this retriever cannot be kept to chosen documents")
+        scope = resolve_documents(store, documents) if documents and store else []
+        asked = self.ask(question, history, temperature, scope)
+        reading = self.plan(asked, scope, route or self.settings.route)
+        if reading.route.name == "passages":
+            events = self._from_passages(asked)
+        else:
+            events = self._from_documents(asked, reading)
+        for event in events:
+            if isinstance(event, Answer):
+                event.route = reading.route
+                if scope and event.refused:
+                    event.answer = SCOPED_REFUSAL
+            yield event
+
+    def plan(self, asked: Asked, scope: list[str], route: RouteChoice) -> Reading:
+        """Top passages, or which whole documents to read: the chosen ones, the one
+        the question names, the only one indexed, or the best passage's."""
+        if route == "passages":
+            return Reading(Route(documents=scope, reason="passages were asked for"))
+        kind = whole_kind(asked.standalone)
+        if route == "auto" and kind is None:
+            return Reading(Route(documents=scope, reason="a question top passages answer"))
+        store = getattr(self.retriever, "store", None)
+        if store is None:
+            return Reading(Route(reason="this retriever cannot read whole documents"))
+        indexed = sorted(store.sources())
+        sources = (
+            scope
+            or named_documents(store, asked.standalone)
+            or (indexed if len(indexed) == 1 else [])
+            or [p.source for p in asked.passages[:1]]
+        )
+        if not sources:
+            return Reading(Route(reason="no document to read"))
+        passages, sentences = whole_text(store, sources)
+        long = size(sentences) > self.settings.document_chars
+        return Reading(
+            Route(
+                name="map_reduce" if long else "document",
+                kind=kind or "question",
+                documents=sources,
+                reason=f"a {kind} question"
+                if route == "auto"
+                else "whole documents were asked for",
+            ),
+            passages,
+            sentences,
+        )
+
+    def _from_documents(self, asked: Asked, reading: Reading) -> Iterator[Event]:
+        read = yield from self.reader.read(
+            reading, asked.standalone, asked.llm, asked.started, asked.timings
+        )
+        composed = read.composed
+        refused = composed.declined or not composed.citations
+        if not (refused or is_yes_no_question(asked.standalone)):
+            composed.text = strip_yes_no(composed.text, composed.fixes)
+        asked.timings.total_s = time.perf_counter() - asked.started
+        yield Answer(
+            question=asked.question,
+            standalone_question=asked.standalone,
+            answer=REFUSAL if refused else composed.text,
+            refused=refused,
+            refusal_reason="nothing in the documents held up as an answer" if refused else None,
+            outcome="not_in_documents" if refused else "answered",
+            model_text=read.model_text,
+            citations=[] if refused else composed.citations,
+            fixes=composed.fixes,
+            passages=read.passages,
+            timings=asked.timings,
+        )
+
+    def _from_passages(self, asked: Asked) -> Iterator[Event]:
         started, llm, question, timings = asked.started, asked.llm, asked.question, asked.timings
         standalone, passages, top = asked.standalone, asked.passages, asked.top
         text: str | None = None
@@ -212,7 +289,13 @@ class QAChain:
             checked.text = strip_yes_no(checked.text, checked.fixes)
         return checked
 
-    def ask(self, question: str, history: Sequence[Turn], temperature: float | None) -> Asked:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        temperature: float | None,
+        scope: Sequence[str] = (),
+    ) -> Asked:
         started = time.perf_counter()
         llm = self.llm if temperature is None else self.llm.bind(temperature=temperature)
         question = clean_query(question, self.settings.max_question_chars)
@@ -223,7 +306,10 @@ class QAChain:
             standalone = self.condense(question, history)
             timings.llm_s += time.perf_counter() - began
         began = time.perf_counter()
-        passages = retrieve(self.retriever, standalone, history)
+        retriever = (
+            self.retriever.model_copy(update={"sources": tuple(scope)}) if scope else self.retriever
+        )
+        passages = retrieve(retriever, standalone, history)
         timings.retrieve_s = time.perf_counter() - began
         top = max((p.score for p in passages), default=None)
         return Asked(started, llm, question, standalone, passages, top, timings)
@@ -249,19 +335,7 @@ class QAChain:
     def _generate(
         self, chain: Runnable, inputs: dict[str, str], started: float, timings: Timings
     ) -> Iterator[Delta]:
-        began = time.perf_counter()
-        timings.attempts += 1
-        parts: list[str] = []
-        with llm_errors(self.llm_where):
-            for chunk in chain.stream(inputs):
-                if not (piece := chunk.text):
-                    continue
-                if timings.first_token_s is None:
-                    timings.first_token_s = time.perf_counter() - started
-                parts.append(piece)
-                yield Delta(piece)
-        timings.llm_s += time.perf_counter() - began
-        return "".join(parts)
+        return stream_text(chain, inputs, self.llm_where, started, timings)
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """Rewrite a follow-up into a question that retrieval can use on its own."""

@@ -97,6 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, or '-' with --json to read stdin")
     ask.add_argument("-k", type=int, metavar="N", help="passages to retrieve (default: setting)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument(
+        "--doc",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer only from this document (file name or path; repeatable)",
+    )
+    ask.add_argument(
+        "--route",
+        choices=["auto", "passages", "document"],
+        help="read the top passages, or whole documents (default: answer.route, auto: "
+        "summaries, lists and counts read whole documents)",
+    )
 
     bench = commands.add_parser(
         "bench",
@@ -295,6 +308,12 @@ def _print_answer(answer: "Answer") -> None:
         print(f"\n(partly answered: {' '.join(answer.unanswered)})")
     if answer.answerability is not None:
         print(f"(answerability {answer.answerability:.2f})")
+    if answer.route.name != "passages":
+        read = ", ".join(_display(s) for s in answer.route.documents)
+        how = (
+            f"in {answer.route.sections} sections" if answer.route.name == "map_reduce" else "whole"
+        )
+        print(f"(read {how}: {read}; {answer.route.reason})")
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
@@ -332,30 +351,38 @@ def _ask(args: argparse.Namespace, settings: "Settings") -> int:
 
     question = clean_query(args.question, settings.answer.max_question_chars)  # before loading
     pipeline = _open(settings)
+    scope = {"documents": args.doc, "route": args.route}
+    if args.doc:  # a wrong name fails before the model loads
+        from rag.answering.whole import resolve_documents
+
+        resolve_documents(pipeline.store, args.doc)
     pipeline.warm()  # restores the prompt's saved start: the first answer ~10 s sooner
     if args.json:
-        answer = pipeline.chain.invoke(question)
+        answer = pipeline.chain.invoke(question, **scope)
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return 0
-    _print_answer(_stream_to_terminal(pipeline, question))
+    _print_answer(_stream_to_terminal(pipeline, question, **scope))
     return 0
 
 
-def _stream_to_terminal(pipeline: "Pipeline", question: str) -> "Answer":
+def _stream_to_terminal(pipeline: "Pipeline", question: str, **scope: Any) -> "Answer":
     """Show the model's words as they come (on stderr, erased after), then the answer."""
     from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
     from rag.answer import Answer
-    from rag.chain import Delta, Retry
+    from rag.events import Delta, Progress, Retry
 
     draft = Text("Thinking...", style="dim")
     with Live(draft, console=Console(stderr=True), transient=True, refresh_per_second=8):
-        for event in pipeline.chain.stream(question):
+        for event in pipeline.chain.stream(question, **scope):
             if isinstance(event, Answer):
                 return event
-            if isinstance(event, Retry) or draft.plain == "Thinking...":
+            if isinstance(event, Progress):
+                draft.plain = f"Reading the documents: {event.done} of {event.total} {event.what}"
+                continue
+            if isinstance(event, Retry) or draft.plain.startswith(("Thinking", "Reading")):
                 draft.plain = ""
             if isinstance(event, Delta):
                 draft.append(event.text)

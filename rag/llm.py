@@ -9,14 +9,18 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import openai
+from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 
+from rag.answer import Timings
 from rag.errors import RagError
+from rag.events import Delta
 from rag.model_files import MODEL_FILENAME, ensure_model
 from rag.settings import Settings
 
@@ -146,3 +150,22 @@ def llm_errors(where: str) -> Iterator[None]:
         raise RagError(
             f"the LLM server at {where} answered {exc.status_code}: {exc.message}"
         ) from None
+
+
+def stream_text(
+    chain: Runnable, inputs: Any, where: str, started: float, timings: Timings
+) -> Generator[Delta, None, str]:
+    """The model's text as it streams, timed into `timings`; returns all of it."""
+    began = time.perf_counter()
+    timings.attempts += 1
+    parts: list[str] = []
+    with llm_errors(where):
+        for chunk in chain.stream(inputs):
+            if not (piece := chunk.text):
+                continue
+            if timings.first_token_s is None:
+                timings.first_token_s = time.perf_counter() - started
+            parts.append(piece)
+            yield Delta(piece)
+    timings.llm_s += time.perf_counter() - began
+    return "".join(parts)

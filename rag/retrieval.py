@@ -9,6 +9,7 @@ refusal thresholds mean the same thing in every mode; `rank_dense`, `rank_bm25` 
 
 import re
 import threading
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -70,15 +71,18 @@ class OkapiBM25:
         weights.data = idf[counts.indices] * tf * (k1 + 1) / (tf + row_norm)
         self.weights = weights.tocsc()
 
-    def top(self, query: list[str], n: int) -> list[int]:
+    def top(self, query: list[str], n: int, rows: np.ndarray | None = None) -> list[int]:
         """The best `n` chunks holding a query term (not merely scoring above zero:
-        a term in most chunks of a small index has a negative weight)."""
+        a term in most chunks of a small index has a negative weight); `rows`: only
+        among these."""
         columns = [self.vocabulary[t] for t in query if t in self.vocabulary]
         if not columns:
             return []
         picked = self.weights[:, columns]
         scores = np.asarray(picked.sum(axis=1)).ravel()
         matching = np.flatnonzero(np.bincount(picked.indices, minlength=len(scores)))
+        if rows is not None:
+            matching = np.intersect1d(matching, rows)
         if len(matching) > n:  # keep the n best, and everything tied with the last
             best = np.argpartition(-scores[matching], n - 1)[:n]
             matching = matching[scores[matching] >= scores[matching[best]].min()]
@@ -94,23 +98,27 @@ class KeywordIndex:
         self._lock = threading.Lock()
         self._version: tuple[float, int] | None = None
         self._ids: list[str] = []
+        self._sources = np.array([], dtype=object)
         self._bm25: OkapiBM25 | None = None
 
-    def search(self, query: str, n: int) -> list[str]:
-        """Ids of the best `n` chunks that share a term with the query."""
+    def search(self, query: str, n: int, sources: Sequence[str] = ()) -> list[str]:
+        """Ids of the best `n` chunks that share a term with the query; `sources`: only
+        chunks of these documents."""
         with self._lock:
             version = self.store.records.version()
             if version != self._version:
-                chunks = self.store.vectors.get(include=["documents"])
+                chunks = self.store.vectors.get(include=["documents", "metadatas"])
                 self._ids = chunks["ids"]
+                self._sources = np.array([m["source"] for m in chunks["metadatas"]], dtype=object)
                 tokenized = [terms(text) for text in chunks["documents"]]
                 self._bm25 = OkapiBM25(tokenized) if self._ids else None
                 self._version = version
-            bm25, ids = self._bm25, self._ids
+            bm25, ids, owners = self._bm25, self._ids, self._sources
         wanted = terms(query)
         if bm25 is None or not wanted:
             return []
-        return [ids[i] for i in bm25.top(wanted, n)]
+        rows = np.flatnonzero(np.isin(owners, list(sources))) if sources else None
+        return [ids[i] for i in bm25.top(wanted, n, rows)]
 
 
 class HybridRetriever(BaseRetriever):
@@ -125,6 +133,7 @@ class HybridRetriever(BaseRetriever):
     mmr_lambda: float | None = None  # set: pick the k from the fused pool by MMR
     min_score: float | None = None  # set: drop passages less similar than this
     neighbours: int = 0  # chunks on each side joined to a hit
+    sources: tuple[str, ...] = ()  # set: only chunks of these documents (a scoped chat)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -134,12 +143,13 @@ class HybridRetriever(BaseRetriever):
         n = self.k if self.mode == "dense" else max(self.candidates, self.k)
         dense: dict[str, Document] = {}
         if self.mode != "bm25":
+            scope = {"source": {"$in": list(self.sources)}} if self.sources else None
             for doc, distance in vectors.similarity_search_by_vector_with_relevance_scores(
-                question.tolist(), k=n
+                question.tolist(), k=n, filter=scope
             ):
                 doc.metadata = {**doc.metadata, "score": round(1.0 - distance, 6)}
                 dense[doc.id or ""] = doc
-        keyword_ids = self.keywords.search(query, n) if self.mode != "dense" else []
+        keyword_ids = self.keywords.search(query, n, self.sources) if self.mode != "dense" else []
         found = {**dense, **self._fetch([i for i in keyword_ids if i not in dense], question)}
         # An ingest may delete chunks between the keyword index's build and this fetch.
         keyword_ids = [i for i in keyword_ids if i in found]

@@ -106,12 +106,37 @@ class LLMSettings(_Section):
     connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to reach a server.")
 
 
+RouteChoice = Literal["auto", "passages", "document"]
+
+
 class AnswerSettings(_Section):
     chain: Literal["evidence", "classic"] = Field(
         "classic",
         description="classic: one prompt, then the citation check; evidence: pick "
         "sentences, then answer from them (README, Evaluation, for how each measured).",
     )
+    route: RouteChoice = Field(
+        "auto",
+        description="auto: summaries, lists and counts read whole documents, other "
+        "questions their top passages; passages or document: always that.",
+    )
+    document_chars: int = Field(
+        6000,
+        ge=500,
+        le=200_000,
+        description="Text read whole in one prompt; longer documents are read in sections "
+        "of this size, then combined (map-reduce).",
+    )
+    summary_sentences: int = Field(
+        7, ge=1, le=30, description="Most sentences in a summary (about one in four)."
+    )
+    summary_diversity: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Summaries: 0 picks the most central sentences, higher spreads them.",
+    )
+    document_prompt: str = Field("document", description="Answers from whole documents.")
     cite: Literal["sentence", "passage"] = Field(
         "sentence",
         description="Classic chain: cite the sentences that hold each claim, or whole passages.",

@@ -14,20 +14,20 @@
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from rag.answer import REFUSAL, Answer, Outcome, Turn
+from rag.answer import REFUSAL, Answer, Outcome
 from rag.answering.answerability import answerability, signals
 from rag.answering.checks import is_yes_no_question, missing_answer_type
 from rag.answering.compose import Composed, compose, extract, strip_yes_no
 from rag.answering.evidence import EvidenceFormatError, confirm, select_evidence
 from rag.answering.sentences import NumberedSentence, format_sentences, number_sentences
-from rag.chain import Delta, Event, QAChain
+from rag.chain import Asked, Delta, Event, QAChain
 from rag.grounding import declines
 from rag.injection import WITHHELD, gives_orders
 from rag.llm import llm_errors
@@ -46,10 +46,7 @@ class EvidenceChain(QAChain):
     def warm_template(self) -> ChatPromptTemplate:
         return self.evidence_prompt
 
-    def stream(
-        self, question: str, history: Sequence[Turn] = (), temperature: float | None = None
-    ) -> Iterator[Event]:
-        asked = self.ask(question, history, temperature)
+    def _from_passages(self, asked: Asked) -> Iterator[Event]:
         started, llm, question, timings = asked.started, asked.llm, asked.question, asked.timings
         standalone, passages, top = asked.standalone, asked.passages, asked.top
         picked_numbers: list[int] = []

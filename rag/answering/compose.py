@@ -38,6 +38,7 @@ def extract(picked: Sequence[NumberedSentence], passages: Sequence[Passage]) -> 
     return _finish(sentences, picked, passages, [], {s.n: 1.0 for s in picked}, extractive=True)
 
 
+MAX_REPOINTED = 5  # sentences an uncited claim may be re-pointed to (a whole document has many)
 _YES_NO_ONLY = re.compile(r"^\W*(yes|no)\W*$", re.IGNORECASE)
 
 
@@ -139,7 +140,7 @@ def _cite(
         return cited
     # Re-point: the picked sentences that hold its names and numbers, best support first.
     ranked = sorted(by_n, key=lambda n: -support(sentence.text, by_n[n].text, question))
-    for size in (1, len(ranked)):
+    for size in (1, min(len(ranked), MAX_REPOINTED)):
         candidates = sorted(ranked[:size])
         texts = [by_n[n].text for n in candidates]
         if _holds(sentence.text, texts, question, min_support):

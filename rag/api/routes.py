@@ -40,6 +40,7 @@ from rag.api.schemas import (
 from rag.chain import Delta as TextDelta
 from rag.chain import Event, Retry, retrieve
 from rag.errors import RagError
+from rag.events import Progress
 from rag.pipeline import Pipeline
 from rag.retrieval import Passage, clean_query
 
@@ -109,6 +110,8 @@ def visible_text(events: Iterator[Event]) -> Iterator[str | Answer]:
                 yield held
         elif isinstance(event, Retry):
             held, live = "", False
+        elif isinstance(event, Progress):
+            continue
         else:
             if not sent:
                 yield event.answer

@@ -1,0 +1,91 @@
+"""A list answer, checked item by item: each item must be named by a sentence of the
+documents, which it then cites; everything else the model wrote is dropped.
+
+The model lists freely (it loops, repeats, and adds a famous name the text lacks); the
+check keeps each name once, in the order written, and only where the documents hold
+every word of it.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.answering.checks import fold
+from rag.answering.sentences import NumberedSentence
+from rag.citations import MARKER
+
+_SEPARATORS = re.compile(r",|;|\n|\band\b|\u2022|^\s*[-*]\s+|\s\d+\.\s", re.MULTILINE)
+_LEAD = re.compile(
+    r"^\s*(?:the (?:article|document|text|documents|sentences) (?:mentions?|names?|lists?)"
+    r"|(?:they|it) (?:are|is)|these are|\d+\W+)[:\s]*",
+    re.IGNORECASE,
+)
+MAX_ITEM_WORDS = 6
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    sentence: NumberedSentence  # the first sentence that names it (the model's, if it does)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", fold(text))
+
+
+def _names(sentence: str, item: str) -> bool:
+    """The sentence holds the item's words as a run ("Google DeepMind", not "Google"
+    here and "DeepMind" there)."""
+    words, held = _words(item), _words(sentence)
+    return any(held[i : i + len(words)] == words for i in range(len(held) - len(words) + 1))
+
+
+_CONNECTORS = {"of", "and", "the", "for", "de", "la", "von", "van", "&"}
+
+
+def _is_name(item: Item) -> bool:
+    words = [w for w in item.text.split() if w.lower() not in _CONNECTORS]
+    return bool(words) and all(any(c.isupper() for c in w) for w in words)
+
+
+def list_items(text: str, sentences: Sequence[NumberedSentence]) -> tuple[list[Item], list[str]]:
+    """The items the documents hold, and those dropped (with why)."""
+    by_n = {s.n: s for s in sentences}
+    kept: list[Item] = []
+    dropped: list[str] = []
+    seen: set[str] = set()
+    for raw in _SEPARATORS.split(text):
+        cited = [int(n) for m in MARKER.finditer(raw) for n in re.findall(r"\d+", m.group(0))]
+        item = _LEAD.sub("", MARKER.sub("", raw)).strip(" .:\"'\u201c\u201d()")
+        key = " ".join(_words(re.sub(r"^(?:the|a|an)\s+", "", item, flags=re.IGNORECASE)))
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        if len(key.split()) > MAX_ITEM_WORDS:
+            dropped.append(f"{item[:40]}: not a list item")
+            continue
+        holder = next((by_n[n] for n in cited if n in by_n and _names(by_n[n].text, item)), None)
+        holder = holder or next((s for s in sentences if _names(s.text, item)), None)
+        if holder is None:
+            dropped.append(f"{item}: not in the documents")
+            continue
+        kept.append(Item(item, holder))
+    if sum(map(_is_name, kept)) * 2 >= len(kept):  # a list of names: drop the odd phrase
+        dropped += [f"{i.text}: not a name like the others" for i in kept if not _is_name(i)]
+        kept = [i for i in kept if _is_name(i)]
+    # "Google" beside "Google DeepMind": the longer name stands for both.
+    keys = [f" {' '.join(_words(i.text))} " for i in kept]
+    return [
+        i for i, k in zip(kept, keys, strict=True) if not any(k in o and k != o for o in keys)
+    ], dropped
+
+
+def looping(text: str, repeats: int = 3) -> bool:
+    """The last `repeats` finished items all repeat earlier ones: a small model that
+    starts this keeps it up until it runs out of tokens."""
+    keys = [" ".join(_words(MARKER.sub("", raw))) for raw in _SEPARATORS.split(text)[:-1]]
+    keys = [k for k in keys if k]
+    if len(keys) <= repeats:
+        return False
+    earlier = set(keys[:-repeats])
+    return all(k in earlier for k in keys[-repeats:])

@@ -1,0 +1,235 @@
+"""Whole-document answers: summaries, lists, counts and other questions about documents
+as a whole, read in one prompt or, when too long, section by section (map-reduce).
+
+Each kind is a small step whose output is checked in code:
+
+- summary: the document's own central sentences (`summary`), no model call;
+- list and count: the model lists from the numbered sentences; each item must be named
+  by a sentence, which it cites (`listing`);
+- any other question: the model answers from the numbered sentences, checked sentence
+  by sentence against the sentences it cites (`compose`).
+
+A long document is read in sections of `answer.document_chars`: each section's
+summary sentences, items or cited sentences are kept (map), then combined into one
+answer (reduce), with a `Progress` event per section. A consumer that stops reading the
+events stops the work after the current section.
+"""
+
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from rag.answer import Citation, CitationFix, Route, Timings
+from rag.answering.compose import Composed, compose
+from rag.answering.listing import Item, list_items, looping
+from rag.answering.sentences import NumberedSentence, format_sentences
+from rag.answering.summary import summarize
+from rag.answering.whole import sections
+from rag.events import Delta, Event, Progress
+from rag.injection import WITHHELD, gives_orders
+from rag.llm import stream_text
+from rag.prompts import load_prompt
+from rag.retrieval import Passage
+from rag.settings import AnswerSettings
+
+
+@dataclass
+class Reading:
+    """The route, with the text it reads: every chunk and sentence of its documents."""
+
+    route: Route
+    passages: list[Passage] = field(default_factory=list)
+    sentences: list[NumberedSentence] = field(default_factory=list)
+
+
+@dataclass
+class Read:
+    """What reading produced: the checked answer (empty text: nothing held up)."""
+
+    composed: Composed
+    model_text: str | None = None
+    passages: list[Passage] = field(default_factory=list)
+
+
+def _quiet(steps: Iterator[Event]) -> Generator[Event, None, Any]:
+    """Run a step without streaming its text (a section of map-reduce)."""
+    while True:
+        try:
+            event = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if not isinstance(event, Delta):
+            yield event
+
+
+def _cited_passages(citations: list[Citation], passages: Sequence[Passage]) -> list[Passage]:
+    """Only the chunks the citations come from (a whole manual would be megabytes of
+    JSON), with each citation's `passage` renumbered to match."""
+    kept = sorted({c.passage for c in citations if c.passage})
+    number = {old: new for new, old in enumerate(kept, start=1)}
+    for c in citations:
+        c.passage = number.get(c.passage or 0)
+    return [passages[i - 1] for i in kept]
+
+
+def quote(
+    parts: Sequence[tuple[str, list[NumberedSentence]]],
+    passages: Sequence[Passage],
+    joiner: str = " ",
+    lead: str = "",
+    end: str = "",
+) -> Composed:
+    """Text parts each citing their sentences by number, as one answer."""
+    citations: dict[int, Citation] = {}
+    shown = []
+    for text, cited in parts:
+        for s in cited:
+            citations.setdefault(s.n, s.citation(s.n, 1.0, passages))
+        shown.append(f"{text} " + "".join(f"[{s.n}]" for s in cited))
+    return Composed(text=lead + joiner.join(shown) + end, citations=list(citations.values()))
+
+
+class WholeReader:
+    def __init__(
+        self,
+        llm: BaseChatModel,
+        settings: AnswerSettings,
+        embeddings: Embeddings | None,
+        where: str,
+    ) -> None:
+        self.llm = llm
+        self.settings = settings
+        self.embeddings = embeddings
+        self.where = where
+        self.prompt = load_prompt(settings.document_prompt)
+
+    def read(
+        self,
+        reading: Reading,
+        question: str,
+        llm: BaseChatModel,
+        started: float,
+        timings: Timings,
+    ) -> Generator[Event, None, Read]:
+        parts = sections(reading.sentences, self.settings.document_chars)
+        reading.route.sections = len(parts)
+        kind = reading.route.kind
+        if kind == "summary":
+            read = yield from self._summary(parts, reading.passages)
+        elif kind in ("list", "count"):
+            read = yield from self._list(parts, reading, question, llm, started, timings)
+        else:
+            read = yield from self._question(parts, reading, question, llm, started, timings)
+        read.passages = _cited_passages(read.composed.citations, reading.passages)
+        return read
+
+    def _summary(
+        self, parts: list[list[NumberedSentence]], passages: list[Passage]
+    ) -> Generator[Event, None, Read]:
+        assert self.embeddings is not None, "summaries need the embedding model"
+        limit, diversity = self.settings.summary_sentences, self.settings.summary_diversity
+        picked: list[NumberedSentence] = []
+        for done, part in enumerate(parts, start=1):
+            picked += summarize(part, self.embeddings, limit, diversity)
+            if len(parts) > 1:
+                yield Progress(done, len(parts))
+        if len(parts) > 1:  # reduce: the summary of the sections' summaries
+            picked = summarize(picked, self.embeddings, limit, diversity)
+        composed = quote([(s.text, [s]) for s in picked], passages)
+        composed.extractive = True
+        yield Delta(composed.text)
+        return Read(composed)
+
+    def _ask(
+        self,
+        sentences: Sequence[NumberedSentence],
+        question: str,
+        llm: BaseChatModel,
+        started: float,
+        timings: Timings,
+    ) -> Generator[Event, None, str]:
+        shown = [WITHHELD if gives_orders(s.text) else s.text for s in sentences]
+        inputs = {"sentences": format_sentences(sentences, shown), "question": question}
+        return (yield from stream_text(self.prompt | llm, inputs, self.where, started, timings))
+
+    def _list(
+        self,
+        parts: list[list[NumberedSentence]],
+        reading: Reading,
+        question: str,
+        llm: BaseChatModel,
+        started: float,
+        timings: Timings,
+    ) -> Generator[Event, None, Read]:
+        if reading.route.kind == "count":  # counted in code, from the list
+            question = f"{question} List each one."
+        items: dict[str, Item] = {}
+        dropped: list[str] = []
+        texts: list[str] = []
+        for done, part in enumerate(parts, start=1):
+            text = ""
+            steps = self._ask(part, question, llm, started, timings)
+            for event in steps:
+                if isinstance(event, Delta):
+                    text += event.text
+                    if len(parts) == 1:
+                        yield event
+                if looping(text):  # the rest would repeat it until max_tokens
+                    steps.close()
+                    break
+            texts.append(text)
+            found, lost = list_items(text, part)
+            dropped += lost
+            for item in found:
+                items.setdefault(item.text.casefold(), item)
+            if len(parts) > 1:
+                yield Progress(done, len(parts))
+        kept = list(items.values())
+        fixes = [
+            CitationFix(sentence=0, written=None, now=None, reason=f"item dropped: {d}")
+            for d in dropped
+        ]
+        if not kept:
+            return Read(Composed(text="", fixes=fixes, declined=True), "\n".join(texts))
+        count = f"{len(kept)}: " if reading.route.kind == "count" else ""
+        composed = quote(
+            [(item.text, [item.sentence]) for item in kept],
+            reading.passages,
+            joiner=", ",
+            lead=count,
+            end=".",
+        )
+        composed.fixes = fixes
+        return Read(composed, "\n".join(texts))
+
+    def _question(
+        self,
+        parts: list[list[NumberedSentence]],
+        reading: Reading,
+        question: str,
+        llm: BaseChatModel,
+        started: float,
+        timings: Timings,
+    ) -> Generator[Event, None, Read]:
+        min_support, count = self.settings.min_support, len(reading.sentences)
+        if len(parts) == 1:
+            text = yield from self._ask(parts[0], question, llm, started, timings)
+            return Read(
+                compose(text, parts[0], reading.passages, question, min_support, count), text
+            )
+        cited: dict[int, NumberedSentence] = {}
+        for done, part in enumerate(parts, start=1):
+            text = yield from _quiet(self._ask(part, question, llm, started, timings))
+            noted = compose(text, part, reading.passages, question, min_support, count)
+            if not noted.declined and not noted.extractive:
+                by_n = {s.n: s for s in part}
+                cited.update({c.n: by_n[c.n] for c in noted.citations if c.n in by_n})
+            yield Progress(done, len(parts))
+        if not cited:
+            return Read(Composed(text="", declined=True))
+        notes = [cited[n] for n in sorted(cited)]
+        text = yield from self._ask(notes, question, llm, started, timings)
+        return Read(compose(text, notes, reading.passages, question, min_support, count), text)
