@@ -216,6 +216,11 @@ def test_without_a_key_a_login_protected_server_keeps_the_api_closed(pipeline):
         ('{"messages": [{"role": "user", "content": ""}]}', "the question is empty"),
         ('{"messages": [{"role": "robot", "content": "hi"}]}', "messages.0.role"),
         ('{"messages": [{"role": "user", "content": "hi"}], "temperature": 9}', "temperature"),
+        (
+            '{"messages": [{"role": "user", "content": "hi"}], "documents": ["none.txt"]}',
+            "no indexed document is named 'none.txt' (indexed: bridge.txt)",
+        ),
+        ('{"messages": [{"role": "user", "content": "hi"}], "route": "all"}', "route"),
     ],
 )
 def test_bad_requests_get_openai_errors(client, pipeline, body, message):
@@ -309,3 +314,16 @@ def test_control_characters_other_scripts_and_emoji(client, pipeline, asked, see
     response = ask(client, asked)
     assert response.status_code == 200, response.text
     assert response.json()["rag"]["question"] == seen
+
+
+def test_a_summary_reads_the_chosen_document_whole(client, pipeline):
+    script(pipeline, "unused")  # a summary quotes central sentences: no model call
+    body = {
+        "messages": [{"role": "user", "content": "Summarize the document."}],
+        "documents": ["bridge.txt"],
+    }
+    rag = client.post("/v1/chat/completions", json=body, headers=AUTH).json()["rag"]
+    assert rag["route"]["name"] == "document" and rag["route"]["kind"] == "summary"
+    assert rag["route"]["documents"][0].endswith("bridge.txt")
+    assert "1932" in rag["answer"] and rag["citations"]
+    assert all(c["text"] in DOC for c in rag["citations"])

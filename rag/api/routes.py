@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rag.answer import REFUSAL, Answer, Turn
+from rag.answering.whole import resolve_documents
 from rag.api.errors import ApiError
 from rag.api.schemas import (
     MODEL_ID,
@@ -178,7 +179,13 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
                 code="model_loading",
                 headers={"Retry-After": "5"},
             )
-        events = pipeline.chain.stream(question, history, request.temperature)
+        try:
+            documents = resolve_documents(pipeline.store, request.documents)
+        except RagError as exc:
+            raise ApiError(400, str(exc), param="documents") from None
+        events = pipeline.chain.stream(
+            question, history, request.temperature, documents, request.route
+        )
         try:  # up to the first event, so a dead backend gets a status code
             first = next(events)
         except Exception as exc:

@@ -39,6 +39,17 @@ class ChatRequest(BaseModel):
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
     stream: bool = Field(False, strict=True)
     temperature: float | None = Field(None, ge=0, le=2, strict=True)
+    documents: list[str] = Field(
+        [],
+        max_length=1000,
+        description="Answer only from these documents: file names or paths, as "
+        "`rag.passages[].source` shows them; empty: all of them.",
+    )
+    route: Literal["auto", "passages", "document"] | None = Field(
+        None,
+        description="Read the top passages or whole documents; default: the server's "
+        "answer.route (auto: summaries, lists and counts read whole documents).",
+    )
 
 
 class AssistantMessage(BaseModel):
