@@ -278,3 +278,27 @@ def test_eight_concurrent_sessions_each_get_their_own_answer(server):
         f"\n8 concurrent sessions: {len(results) / wall:.3f} answers/s, p50 "
         f"{latencies[3]:.1f} s, p95 {latencies[-1]:.1f} s, wall {wall:.1f} s, {hits}/8 facts"
     )
+
+
+def test_ask_this_document_keeps_the_chat_to_it(page, tmp_path):
+    doc = tmp_path / "orchard.txt"
+    doc.write_text(
+        "The Hollow Creek orchard grows eleven kinds of apple on its southern slope. "
+        "Its cider press, built in 1902, still runs every October. "
+        "Volunteers from the village pick the fruit by hand each autumn.\n",
+        encoding="utf-8",
+    )
+    assert "1 new" in page.upload(doc)
+    page.page.locator("#doc-choice input").click()
+    page.page.get_by_role("option", name="orchard.txt", exact=False).first.click()
+    page.page.locator("#ask-doc").click()
+    expect(page.page.locator("#question textarea")).to_be_visible()
+    expect(page.page.locator("#scope")).to_contain_text("orchard.txt")
+    page.ask("Summarize the document.")
+    page.wait_answer()
+    panel = page.page.locator("#sources")
+    expect(panel.locator("#route")).to_contain_text("Read whole: orchard.txt")
+    cards = panel.locator(".source-card")
+    assert cards.count() >= 2  # a summary cites several sentences
+    heads = [cards.nth(i).locator(".source-head").inner_text() for i in range(cards.count())]
+    assert all("orchard.txt" in head for head in heads), heads

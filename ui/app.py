@@ -14,9 +14,9 @@ from typing import Any
 import gradio as gr
 
 from rag.answer import Answer, Turn
-from rag.chain import Delta, Retry
 from rag.documents import SUPPORTED_SUFFIXES
 from rag.errors import RagError
+from rag.events import Delta, Progress, Retry
 from rag.ingest import IngestReport
 from rag.pipeline import Pipeline
 from rag.progress import Listener
@@ -25,6 +25,7 @@ from ui.render import error_html, plain, sources_html
 from ui.reports import report_view
 
 logger = logging.getLogger(__name__)
+ROUTES = {"Auto": "auto", "Passages": "passages", "Whole documents": "document"}
 EXAMPLES = [
     "What did the Meta spokesperson say?",
     "Why did Meta delay releasing Behemoth?",
@@ -67,7 +68,14 @@ def _listener(progress: gr.Progress) -> Listener:
 def build_app(pipeline: Pipeline) -> gr.Blocks:
     settings = pipeline.settings
 
-    def ask(message: str, chat: Messages, turns: list[Turn], k: int) -> Iterator[tuple[Any, ...]]:
+    def ask(
+        message: str,
+        chat: Messages,
+        turns: list[Turn],
+        k: int,
+        scope: list[str] | None = None,
+        read: str = "Auto",
+    ) -> Iterator[tuple[Any, ...]]:
         question = (message or "").strip()
         if not question:
             raise _error("Type a question first.")
@@ -77,11 +85,17 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         text = ""
         answer: Answer | None = None
         try:
-            for event in pipeline.chain_for(int(k)).stream(question, turns):
+            route = ROUTES.get(read, "auto")
+            events = pipeline.chain_for(int(k)).stream(question, turns, None, scope or [], route)
+            for event in events:
                 if isinstance(event, Delta):
                     text += event.text
                 elif isinstance(event, Retry):
                     text = ""
+                elif isinstance(event, Progress):
+                    note = f"Reading the documents: {event.done} of {event.total} {event.what}"
+                    yield gr.update(), shown, turns, f'<p class="source-meta">{note}</p>'
+                    continue
                 else:
                     answer = event
                     break
@@ -115,7 +129,14 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         rows = documents.document_rows(pipeline, search)
         shown, page, label = documents.page_of(rows, int(page or 1))
         choices = [(f"{r[0]} ({r[1]} chunks)", str(r[2])) for r in shown]
-        return [r[:2] for r in shown], gr.update(choices=choices, value=None), page, label
+        every = [(str(r[0]), str(r[2])) for r in documents.document_rows(pipeline)]
+        return (
+            [r[:2] for r in shown],
+            gr.update(choices=choices, value=None),
+            page,
+            label,
+            gr.update(choices=every),
+        )
 
     def first_page(search: str) -> tuple:
         return listing(search, 1)
@@ -149,81 +170,106 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         report = documents.reindex(pipeline, _listener(progress))
         return (_summary(report, []), *listing(search, page))
 
+    def ask_document(source: str | None) -> tuple:
+        """A new chat kept to the chosen document, in the Chat tab."""
+        if not source:
+            raise _error("Pick a document to ask about.")
+        return [source], gr.Tabs(selected="chat"), *new_chat()
+
     def latest_eval() -> tuple[str, list[list[object]], str]:
         return report_view(settings.data_dir)
 
     with gr.Blocks(title="rag: ask your documents") as app:
         turns = gr.State([])
         gr.Markdown("## Ask your documents\nAnswers cite the passages they come from.")
-        with gr.Tab("Chat"), gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Chat",
-                    elem_id="chat",
-                    height=440,
-                    render_markdown=False,
-                    sanitize_html=True,
-                    feedback_options=None,
-                    buttons=["copy"],
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat"), gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Chat",
+                        elem_id="chat",
+                        height=440,
+                        render_markdown=False,
+                        sanitize_html=True,
+                        feedback_options=None,
+                        buttons=["copy"],
+                    )
+                    question = gr.Textbox(
+                        label="Question",
+                        elem_id="question",
+                        placeholder="Ask a question about the documents and press Enter",
+                        max_lines=4,
+                    )
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        clear = gr.Button("New chat", elem_id="new-chat")
+                    with gr.Row():
+                        scope = gr.Dropdown(
+                            label="Only these documents (none chosen: all)",
+                            choices=[],
+                            multiselect=True,
+                            elem_id="scope",
+                            scale=3,
+                        )
+                        read = gr.Radio(
+                            list(ROUTES),
+                            value="Auto",
+                            label="Read",
+                            info="Auto: summaries, lists and counts read whole documents",
+                            elem_id="read",
+                            scale=2,
+                        )
+                    gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(elem_id="sources")
+            with gr.Tab("Documents", id="documents"):
+                files = gr.File(
+                    label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
+                    file_count="multiple",
+                    file_types=sorted(SUPPORTED_SUFFIXES),
+                    elem_id="upload",
                 )
-                question = gr.Textbox(
-                    label="Question",
-                    elem_id="question",
-                    placeholder="Ask a question about the documents and press Enter",
-                    max_lines=4,
+                add = gr.Button("Add to the index", variant="primary", elem_id="add")
+                status = gr.Markdown(elem_id="doc-status")
+                with gr.Row():
+                    search = gr.Textbox(label="Filter documents", elem_id="doc-filter", scale=4)
+                    page = gr.Number(
+                        1, label="Page", precision=0, minimum=1, elem_id="doc-page", scale=1
+                    )
+                count = gr.Markdown(elem_id="doc-count")
+                table = gr.Dataframe(
+                    headers=["document", "chunks"],
+                    datatype=["str", "number"],
+                    interactive=False,
+                    elem_id="doc-table",
+                    max_height=360,
                 )
                 with gr.Row():
-                    send = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear = gr.Button("New chat", elem_id="new-chat")
-                gr.Examples(EXAMPLES, inputs=question, label="Examples")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(elem_id="sources")
-        with gr.Tab("Documents"):
-            files = gr.File(
-                label=f"Add documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
-                file_count="multiple",
-                file_types=sorted(SUPPORTED_SUFFIXES),
-                elem_id="upload",
-            )
-            add = gr.Button("Add to the index", variant="primary", elem_id="add")
-            status = gr.Markdown(elem_id="doc-status")
-            with gr.Row():
-                search = gr.Textbox(label="Filter documents", elem_id="doc-filter", scale=4)
-                page = gr.Number(
-                    1, label="Page", precision=0, minimum=1, elem_id="doc-page", scale=1
+                    chosen = gr.Dropdown(label="Document", choices=[], elem_id="doc-choice")
+                    ask_doc = gr.Button("Ask this document", elem_id="ask-doc")
+                    remove = gr.Button("Delete from the index", variant="stop")
+                    refresh = gr.Button("Re-index changed files")
+            with gr.Tab("Evaluation"):
+                eval_heading = gr.Markdown(elem_id="eval-heading")
+                eval_table = gr.Dataframe(
+                    headers=["metric", "value"], interactive=False, elem_id="eval-table"
                 )
-            count = gr.Markdown(elem_id="doc-count")
-            table = gr.Dataframe(
-                headers=["document", "chunks"],
-                datatype=["str", "number"],
-                interactive=False,
-                elem_id="doc-table",
-                max_height=360,
-            )
-            with gr.Row():
-                chosen = gr.Dropdown(label="Document", choices=[], elem_id="doc-choice")
-                remove = gr.Button("Delete from the index", variant="stop")
-                refresh = gr.Button("Re-index changed files")
-        with gr.Tab("Evaluation"):
-            eval_heading = gr.Markdown(elem_id="eval-heading")
-            eval_table = gr.Dataframe(
-                headers=["metric", "value"], interactive=False, elem_id="eval-table"
-            )
-            eval_refresh = gr.Button("Show the latest report")
-            eval_frame = gr.HTML(elem_id="eval-report")
-        with gr.Tab("Settings"):
-            k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages (k)")
-            gr.Markdown(
-                f"**Backend:** {_backend(pipeline)}  \n"
-                f"**Retrieval:** {settings.retrieval.mode}, chunks of "
-                f"{settings.chunking.size} characters  \n"
-                f"**Index:** `{settings.data_dir.resolve()}`  \n"
-                "These come from the configuration (`rag.toml`, `RAG_*`) and are read-only here."
-            )
+                eval_refresh = gr.Button("Show the latest report")
+                eval_frame = gr.HTML(elem_id="eval-report")
+            with gr.Tab("Settings"):
+                k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages (k)")
+                gr.Markdown(
+                    f"**Backend:** {_backend(pipeline)}  \n"
+                    f"**Retrieval:** {settings.retrieval.mode}, chunks of "
+                    f"{settings.chunking.size} characters  \n"
+                    f"**Index:** `{settings.data_dir.resolve()}`  \n"
+                    "These come from the configuration (`rag.toml`, `RAG_*`) and are "
+                    "read-only here."
+                )
 
         chat_io = dict(
-            inputs=[question, chatbot, turns, k],
+            inputs=[question, chatbot, turns, k, scope, read],
             outputs=[question, chatbot, turns, sources],
             concurrency_limit=settings.llm.parallel,
             concurrency_id="model",
@@ -232,7 +278,10 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         send.click(ask, api_name="chat", **chat_io)
         clear.click(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
         chatbot.clear(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
-        shown = [table, chosen, page, count]
+        shown = [table, chosen, page, count, scope]
+        ask_doc.click(
+            ask_document, [chosen], [scope, tabs, chatbot, turns, sources], api_visibility="private"
+        )
         add.click(upload, [files, search, page], [status, files, *shown], api_visibility="private")
         remove.click(delete, [chosen, search, page], [status, *shown], api_visibility="private")
         refresh.click(reindex, [search, page], [status, *shown], api_visibility="private")

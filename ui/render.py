@@ -2,6 +2,7 @@
 here, so nothing a document or the model writes can run or load in the browser."""
 
 import html
+from pathlib import Path
 
 from rag.answer import Answer
 from rag.documents import cached_document_text
@@ -24,6 +25,7 @@ CSS = """
 .partial-card {border-left: 4px solid #b45309; background: rgba(180, 83, 9, 0.08);
   padding: 8px 12px; border-radius: 4px; margin-bottom: 10px;}
 .partial-card .partial-title {font-weight: 600;}
+.route-meta {font-size: 0.9em; opacity: 0.8; margin: 0 0 8px;}
 """
 
 
@@ -54,12 +56,29 @@ def source_card(passage: Passage, label: str) -> str:
     )
 
 
+def route_html(answer: Answer) -> str:
+    """How the question was read: whole documents (and which), or passages of chosen ones."""
+    route = answer.route
+    names = ", ".join(Path(s).name for s in route.documents)
+    if route.name == "passages":
+        return f'<p class="route-meta">Searched only: {html.escape(names)}</p>' if names else ""
+    how = f"in {route.sections} sections" if route.name == "map_reduce" else "whole"
+    return (
+        f'<p class="route-meta" id="route">Read {how}: {html.escape(names)} '
+        f"({html.escape(route.reason)})</p>"
+    )
+
+
 def sources_html(answer: Answer) -> str:
+    return route_html(answer) + _cards(answer)
+
+
+def _cards(answer: Answer) -> str:
     if answer.refused:
         reason = html.escape(answer.refusal_reason or "no passage supports an answer")
         closest = "".join(source_card(p, "closest:") for p in answer.passages)
         return (
-            '<div class="refused-card"><div class="refused-title">The documents don\'t say.'
+            f'<div class="refused-card"><div class="refused-title">{html.escape(answer.answer)}'
             f'</div><div class="refused-reason">Why: {reason}</div></div>'
             + (
                 f'<p class="source-meta">Closest passages, not cited:</p>{closest}'
