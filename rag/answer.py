@@ -50,10 +50,11 @@ class CitationFix(BaseModel):
 
 
 class Route(BaseModel):
-    """How the question was read: its top passages, or whole documents (in one prompt,
-    or section by section then combined: map_reduce), and why."""
+    """How the question was read: its top passages; the whole collection, small enough
+    to stay in the model's prompt cache (corpus); or whole documents, in one prompt or
+    section by section then combined (map_reduce); and why."""
 
-    name: Literal["passages", "document", "map_reduce"] = "passages"
+    name: Literal["passages", "corpus", "document", "map_reduce"] = "passages"
     kind: Literal["summary", "list", "count", "question"] | None = None  # whole documents
     documents: list[str] = []  # the sources read whole, or the scope retrieval kept to
     sections: int = 0  # map_reduce: how many sections were read

@@ -30,6 +30,7 @@ from rag.answering.checks import is_yes_no_question
 from rag.answering.compose import strip_yes_no
 from rag.answering.reading import Reading, WholeReader
 from rag.answering.route import whole_kind
+from rag.answering.sentences import merge_chunks
 from rag.answering.whole import named_documents, resolve_documents, size, whole_text
 from rag.citations import MARKER
 from rag.errors import RagError
@@ -99,6 +100,7 @@ class QAChain:
         )
         self.llm_where = server_name(llm)
         self.reader = WholeReader(llm, settings, embeddings, self.llm_where)
+        self._corpus: tuple[tuple[float, int], list[Passage] | None] | None = None
 
     WARMUP: ClassVar[dict[str, str]] = {"passages": "", "question": ""}
 
@@ -106,17 +108,35 @@ class QAChain:
         """The prompt whose fixed start (rules and examples) `warm` caches."""
         return self.answer_prompt
 
+    def warm_inputs(self) -> dict[str, str]:
+        """The prompt's fixed start; on the fast path, with every document in it."""
+        corpus = self.corpus()
+        if corpus is None:
+            return dict(self.WARMUP)
+        return {"passages": self.passage_text("", corpus), "question": ""}
+
+    def passage_text(self, question: str, passages: Sequence[Passage]) -> str:
+        """The passages as the model reads them: numbered, orders withheld, and cut to
+        the sentences nearest the question with `answer.focus_sentences`."""
+        shown = (
+            focus_passages(question, passages, self.embeddings, self.settings.focus_sentences)
+            if self.embeddings
+            else [p.text for p in passages]
+        )
+        return number_passages([withhold_orders(text) for text in shown])
+
     def warm(self) -> None:
         """Load the model and let it read the fixed start of the prompt, which the
         server then keeps cached, so a first question pays for neither. A failure here
         is left for the first real question to report."""
         warmup = self.warm_template() | self.llm.bind(max_tokens=1)
         with contextlib.suppress(Exception):
-            warmup.invoke(self.WARMUP)
+            warmup.invoke(self.warm_inputs())
 
     def warmup_prompt(self) -> str:
         """The text `warm` sends, which names its saved prompt cache."""
-        return "\n".join(m.text for m in self.warm_template().format_messages(**self.WARMUP))
+        messages = self.warm_template().format_messages(**self.warm_inputs())
+        return "\n".join(m.text for m in messages)
 
     def invoke(
         self,
@@ -149,7 +169,9 @@ class QAChain:
         scope = resolve_documents(store, documents) if documents and store else []
         asked = self.ask(question, history, temperature, scope)
         reading = self.plan(asked, scope, route or self.settings.route)
-        if reading.route.name == "passages":
+        if reading.route.name == "corpus":
+            asked.passages = [p.model_copy(update={"score": asked.top}) for p in reading.passages]
+        if reading.route.name in ("passages", "corpus"):
             events = self._from_passages(asked)
         else:
             events = self._from_documents(asked, reading)
@@ -167,6 +189,10 @@ class QAChain:
             return Reading(Route(documents=scope, reason="passages were asked for"))
         kind = whole_kind(asked.standalone)
         if route == "auto" and kind is None:
+            if not scope and asked.top is not None and (corpus := self.corpus()):
+                why = "every document fits the prompt, which the model keeps cached"
+                sources = list(dict.fromkeys(p.source for p in corpus))
+                return Reading(Route(name="corpus", documents=sources, reason=why), corpus)
             return Reading(Route(documents=scope, reason="a question top passages answer"))
         store = getattr(self.retriever, "store", None)
         if store is None:
@@ -194,6 +220,24 @@ class QAChain:
             passages,
             sentences,
         )
+
+    def corpus(self) -> list[Passage] | None:
+        """Every document, one passage each, when all fit `answer.document_chars` (the
+        fast path); the same text in the same order every time, so the model server
+        reuses its cached reading. Re-read only after the index changes."""
+        store = getattr(self.retriever, "store", None)
+        if not self.settings.fast_path or store is None:
+            return None
+        version = store.records.version()
+        if self._corpus is None or self._corpus[0] != version:
+            self._corpus = (version, None)
+            counts = store.sources()
+            # Chunks overlap, so their count bounds the text's length from below.
+            if counts and sum(counts.values()) <= self.settings.document_chars // 50:
+                chunks, sentences = whole_text(store, sorted(counts))
+                if size(sentences) <= self.settings.document_chars:
+                    self._corpus = (version, merge_chunks(chunks))
+        return self._corpus[1]
 
     def _from_documents(self, asked: Asked, reading: Reading) -> Iterator[Event]:
         read = yield from self.reader.read(
@@ -244,13 +288,7 @@ class QAChain:
             yield finish(CheckedAnswer(text=""), f"no passage is relevant enough ({best})")
             return
 
-        shown = (
-            focus_passages(standalone, passages, self.embeddings, self.settings.focus_sentences)
-            if self.embeddings
-            else [p.text for p in passages]
-        )
-        shown = [withhold_orders(text) for text in shown]
-        inputs = {"passages": number_passages(shown), "question": standalone}
+        inputs = {"passages": self.passage_text(standalone, passages), "question": standalone}
         text = yield from self._generate(self.answer_prompt | llm, inputs, started, timings)
         checked = self.check(text, passages, standalone)
         if checked.declined and top >= self.settings.retry_score:

@@ -120,6 +120,11 @@ class AnswerSettings(_Section):
         description="auto: summaries, lists and counts read whole documents, other "
         "questions their top passages; passages or document: always that.",
     )
+    fast_path: bool = Field(
+        True,
+        description="When every document together fits `document_chars`, other questions "
+        "read them all, from a prompt the model keeps cached, instead of top passages.",
+    )
     document_chars: int = Field(
         6000,
         ge=500,

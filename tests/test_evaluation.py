@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer import Answer, Citation, Timings
+from rag.answering.checks import words as metrics_words
 from rag.errors import RagError
 from rag.evaluation import metrics
 from rag.evaluation.questions import Question, load_question_set
@@ -440,3 +441,25 @@ def test_the_refusal_curve_and_its_operating_point():
     assert operating_point(curve, 0.01).threshold == 0.5
     assert "t = 0.500" in curve_svg(curve, chosen)
     assert refusal_curve([(True, 0.5)]) == []
+
+
+def test_names_no_document_holds_are_counted(embeddings):
+    question = Question(
+        id="c",
+        question="List every company mentioned in the article.",
+        answerable=True,
+        reference="Meta and OpenAI.",
+        facts=[["Meta"]],
+        quotes=["Meta"],
+    )
+    vocabulary = metrics_words(TEXT)
+    answer = _answer(
+        "Meta [1], OpenAI [1], Facebook [1] and Microsoft Azure [1].", False, [TEXT], 1.0
+    )
+    judged = judge(question, answer, embeddings, vocabulary)
+    assert judged.invented == ["Facebook", "Microsoft Azure"]
+    assert summarize([judged], k=3)["invented_names"] == 2.0
+    held = judge(
+        question, _answer("Meta [1] and OpenAI [1].", False, [TEXT], 1.0), embeddings, vocabulary
+    )
+    assert held.invented == []

@@ -207,3 +207,22 @@ def test_the_article_summary_and_company_list_invent_nothing(corpus_pipeline):
     assert len(named) >= 5, listed.answer
     for item in items:  # every item is named by the article: nothing invented
         assert item.split(" [")[0].removeprefix("The ") in text, item
+
+
+def test_a_small_collection_is_read_whole_from_one_unchanging_prompt(pipeline, tmp_path):
+    pipeline.settings.answer.document_chars = 6000  # both documents fit: the fast path
+    model = scripted(pipeline, "Tern Marine repairs them [1].", "The documents don't say.")
+    answer = pipeline.chain.invoke("Who repairs the ferries?")
+    assert answer.route.name == "corpus" and len(answer.route.documents) == 2
+    assert answer.answer == "Tern Marine repairs them. [1]"
+    cited = answer.citations[0]  # narrowed from the whole document to its sentence
+    assert cited.text == "Tern Marine repairs the ferries each winter."
+    assert DOCS["fleet.txt"][cited.start : cited.end] == cited.text
+    pipeline.chain.invoke("What does Blue Gull Shipping carry?")
+    first, second = (p.split("Question: ")[-2] for p in model.prompts[:2])
+    assert first == second and all(DOCS[name].strip() in first for name in DOCS)
+    assert pipeline.chain.warm_inputs()["passages"] in model.prompts[0]
+    extra = tmp_path / "extra.txt"
+    extra.write_text("The ferry museum opens on Sundays.\n", encoding="utf-8")
+    ingest([extra], pipeline.store, pipeline.embeddings, pipeline.settings, progress=False)
+    assert len(pipeline.chain.corpus() or []) == 3  # re-read after the index changed

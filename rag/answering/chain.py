@@ -46,6 +46,9 @@ class EvidenceChain(QAChain):
     def warm_template(self) -> ChatPromptTemplate:
         return self.evidence_prompt
 
+    def warm_inputs(self) -> dict[str, str]:
+        return dict(self.WARMUP)  # the fast path's text is cached by its first question
+
     def _from_passages(self, asked: Asked) -> Iterator[Event]:
         started, llm, question, timings = asked.started, asked.llm, asked.question, asked.timings
         standalone, passages, top = asked.standalone, asked.passages, asked.top

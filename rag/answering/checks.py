@@ -65,7 +65,8 @@ def names(sentence: str) -> tuple[list[str], list[str]]:
     return runs, [q for q in quoted if q]
 
 
-def _words(text: str) -> set[str]:
+def words(text: str) -> set[str]:
+    """The text's words, folded, possessives removed: what a name is checked against."""
     return {_word(t) for t in _TOKEN.findall(fold(text)) if t[:1].isalnum()}
 
 
@@ -74,9 +75,17 @@ def missing_names(sentence: str, evidence: Iterable[str], question: str) -> list
     passes when each of its words occurs ("Meta CEO Mark Zuckerberg" against "Meta's
     CEO Mark Zuckerberg"); a quoted phrase must occur as it stands."""
     known = " ".join([*evidence, question])
-    held, text = _words(known), fold(known)
+    held, text = words(known), fold(known)
     runs, quoted = names(sentence)
-    return [n for n in runs if not _words(n) <= held] + [q for q in quoted if fold(q) not in text]
+    return [n for n in runs if not words(n) <= held] + [q for q in quoted if fold(q) not in text]
+
+
+def unknown_names(text: str, vocabulary: set[str]) -> list[str]:
+    """The names (capitalised runs) of `text` with a word that `vocabulary` lacks."""
+    found: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        found += [n for n in names(sentence)[0] if not words(n) <= vocabulary and n not in found]
+    return found
 
 
 def missing_numbers(sentence: str, evidence: Iterable[str], question: str) -> list[str]:

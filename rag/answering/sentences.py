@@ -128,6 +128,21 @@ def _regions(passages: Sequence[Passage]) -> list[_Region]:
     return sorted(regions, key=lambda r: r.first)
 
 
+def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
+    """Overlapping chunks joined back into one passage per stretch of text, best first."""
+    return [
+        chunks[r.first - 1].model_copy(
+            update={
+                "start": r.start,
+                "end": r.end,
+                "text": r.text,
+                "chunk_id": f"{r.source}#{r.start}",
+            }
+        )
+        for r in _regions(chunks)
+    ]
+
+
 def number_sentences(passages: Sequence[Passage]) -> list[NumberedSentence]:
     """Every sentence of the passages, numbered from 1: the best passage's region first,
     each region in document order."""

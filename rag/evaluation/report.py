@@ -181,6 +181,8 @@ def _question_html(r: QuestionResult) -> str:
         ),
         ("grounded sentences", " ".join(_verdict(g) for _, g in r.grounded) or "-"),
         ("forbidden text", _verdict(not r.forbidden_hit, "absent", "PRESENT")),
+        ("names no document holds", e(", ".join(r.invented)) or "none"),
+        ("read", e(a.route.name + (f" ({a.route.kind})" if a.route.kind else ""))),
         ("seconds", _fmt(a.timings.total_s)),
     ]
     body.append(

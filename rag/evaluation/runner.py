@@ -11,7 +11,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rag.answer import Answer, Timings
+from rag.answering.checks import unknown_names, words
 from rag.chain import retrieve
+from rag.citations import MARKER
+from rag.documents import document_text
 from rag.errors import RagError
 from rag.evaluation import metrics
 from rag.evaluation.questions import Question, QuestionSet
@@ -36,6 +39,7 @@ class QuestionResult(BaseModel):
     citation_recall: float | None = None
     grounded: list[tuple[str, bool]] = Field(default_factory=list)
     forbidden_hit: bool = False
+    invented: list[str] = Field(default_factory=list)  # names no document holds
 
 
 class EvalReport(BaseModel):
@@ -55,7 +59,10 @@ def _gold_texts(question: Question, passages: list[Passage]) -> list[str]:
     return [p.text if not wanted or p.name in wanted else "" for p in passages]
 
 
-def judge(question: Question, answer: Answer, embeddings: Any) -> QuestionResult:
+def judge(
+    question: Question, answer: Answer, embeddings: Any, vocabulary: set[str] | None = None
+) -> QuestionResult:
+    """`vocabulary`: every word of the corpus, for the invented-names count."""
     result = QuestionResult(question=question, answer=answer)
     result.forbidden_hit = any(
         metrics.fold(f) in metrics.fold(answer.answer) for f in question.forbidden
@@ -76,6 +83,9 @@ def judge(question: Question, answer: Answer, embeddings: Any) -> QuestionResult
     else:
         result.citations_correct = [False] * len(cited)  # citing for an answer that isn't there
     if not answer.refused:
+        if vocabulary is not None:
+            known = vocabulary | words(question.question)
+            result.invented = unknown_names(MARKER.sub("", answer.answer), known)
         cited_texts = {c.n: c.text for c in answer.citations}
         result.grounded = metrics.grounded_sentences(answer.answer, cited_texts, embeddings)
     return result
@@ -127,15 +137,31 @@ def summarize(
         ),
         "groundedness": _share([g for r in done for _, g in r.grounded]),
         "forbidden_hits": float(sum(r.forbidden_hit for r in done)),
-        "latency_p50_s": round(latencies[len(latencies) // 2], 3) if latencies else None,
+        "invented_names": float(sum(len(r.invented) for r in done)),
+        "latency_p50_s": _median(latencies),
         "latency_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3)
         if latencies
         else None,
+        # Whole-document answers against the others of the same run.
+        "latency_p50_whole_s": _median(_latencies(done, whole=True)),
+        "latency_p50_passages_s": _median(_latencies(done, whole=False)),
     }
     if retrieval_only:
         keep = (*RETRIEVAL_METRICS, f"hit_at_{k}", f"recall_at_{k}")
         summary = {name: value for name, value in summary.items() if name in keep}
     return summary
+
+
+def _latencies(results: list[QuestionResult], *, whole: bool) -> list[float]:
+    return sorted(
+        r.answer.timings.total_s
+        for r in results
+        if r.answer and (r.answer.route.name != "passages") == whole
+    )
+
+
+def _median(values: list[float]) -> float | None:
+    return round(values[len(values) // 2], 3) if values else None
 
 
 def _right_and_cited(result: QuestionResult) -> bool:
@@ -183,6 +209,7 @@ def run_eval(
         raise RagError(f"cannot index the question set's corpus: {problems}")
     if not retrieval_only:
         pipeline.warm()
+    vocabulary = set().union(*(words(document_text(Path(s))) for s in pipeline.store.sources()))
 
     def evaluate(question: Question) -> QuestionResult:
         try:
@@ -190,7 +217,7 @@ def run_eval(
                 answer = _retrieval_only(pipeline, question)
             else:
                 answer = pipeline.chain.invoke(question.question, question.history)
-            return judge(question, answer, pipeline.embeddings)
+            return judge(question, answer, pipeline.embeddings, vocabulary)
         except RagError as exc:
             return QuestionResult(question=question, error=str(exc))
 
