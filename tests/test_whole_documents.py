@@ -7,7 +7,7 @@ import pytest
 from test_chain import ScriptedModel
 
 from rag.answer import SCOPED_REFUSAL, Answer
-from rag.answering.listing import list_items, looping
+from rag.answering.listing import list_items, looping, tidy
 from rag.answering.route import whole_kind
 from rag.answering.sentences import NumberedSentence
 from rag.answering.summary import summarize
@@ -62,11 +62,13 @@ def test_list_items_must_be_named_by_a_sentence_and_appear_once():
     sentences = numbered(
         "Meta trails OpenAI, Google DeepMind and xAI.", "The New York Times reported it."
     )
-    kept, dropped = list_items(
+    found, dropped = list_items(
         "Meta [1], The New York Times [1], Facebook [2], Google [1], Google DeepMind [1], "
-        "Meta [2], and a Meta spokesperson.",
+        "Meta [2], and a Meta spokesperson, and Meta spokesperson.",
         sentences,
     )
+    kept, odd = tidy([*found, found[0]])  # another section's "Meta" too
+    dropped += odd
     assert [(i.text, i.sentence.n) for i in kept] == [
         ("Meta", 1),
         ("The New York Times", 2),  # re-pointed to the sentence that names it

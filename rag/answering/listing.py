@@ -70,14 +70,26 @@ def list_items(text: str, sentences: Sequence[NumberedSentence]) -> tuple[list[I
             dropped.append(f"{item}: not in the documents")
             continue
         kept.append(Item(item, holder))
-    if sum(map(_is_name, kept)) * 2 >= len(kept):  # a list of names: drop the odd phrase
-        dropped += [f"{i.text}: not a name like the others" for i in kept if not _is_name(i)]
-        kept = [i for i in kept if _is_name(i)]
+    return kept, dropped
+
+
+def tidy(items: Sequence[Item]) -> tuple[list[Item], list[str]]:
+    """The items once each (from all sections), without odd phrases in a list of names,
+    and without a name that a longer one holds; and the dropped ones, with why."""
+    first: dict[str, Item] = {}
+    for item in items:
+        first.setdefault(" ".join(_words(item.text)), item)
+    unique = list(first.values())
+    dropped: list[str] = []
+    if sum(map(_is_name, unique)) * 2 >= len(unique):  # a list of names: drop the odd phrase
+        dropped += [f"{i.text}: not a name like the others" for i in unique if not _is_name(i)]
+        unique = [i for i in unique if _is_name(i)]
     # "Google" beside "Google DeepMind": the longer name stands for both.
-    keys = [f" {' '.join(_words(i.text))} " for i in kept]
-    return [
-        i for i, k in zip(kept, keys, strict=True) if not any(k in o and k != o for o in keys)
-    ], dropped
+    keys = [f" {' '.join(_words(i.text))} " for i in unique]
+    kept = [
+        i for i, k in zip(unique, keys, strict=True) if not any(k in o and k != o for o in keys)
+    ]
+    return kept, dropped
 
 
 def looping(text: str, repeats: int = 3) -> bool:

@@ -24,7 +24,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag.answer import Citation, CitationFix, Route, Timings
 from rag.answering.compose import Composed, compose
-from rag.answering.listing import Item, list_items, looping
+from rag.answering.listing import Item, list_items, looping, tidy
 from rag.answering.sentences import NumberedSentence, format_sentences
 from rag.answering.summary import summarize
 from rag.answering.whole import sections
@@ -166,7 +166,7 @@ class WholeReader:
     ) -> Generator[Event, None, Read]:
         if reading.route.kind == "count":  # counted in code, from the list
             question = f"{question} List each one."
-        items: dict[str, Item] = {}
+        items: list[Item] = []
         dropped: list[str] = []
         texts: list[str] = []
         for done, part in enumerate(parts, start=1):
@@ -182,12 +182,12 @@ class WholeReader:
                     break
             texts.append(text)
             found, lost = list_items(text, part)
+            items += found
             dropped += lost
-            for item in found:
-                items.setdefault(item.text.casefold(), item)
             if len(parts) > 1:
                 yield Progress(done, len(parts))
-        kept = list(items.values())
+        kept, odd = tidy(items)
+        dropped += odd
         fixes = [
             CitationFix(sentence=0, written=None, now=None, reason=f"item dropped: {d}")
             for d in dropped
