@@ -46,10 +46,16 @@ def _tidy(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
-def _is_boundary(text: str, gap_start: int, gap_end: int) -> bool:
-    """A line break ends a sentence; so does . ! ? before a capital, digit or quote."""
-    if "\n" in text[gap_start:gap_end]:
-        return True
+def _is_boundary(text: str, gap_start: int, gap_end: int, soft_wraps: bool = False) -> bool:
+    """A line break ends a sentence; so does . ! ? before a capital, digit or quote.
+    With `soft_wraps`, a single line break inside a sentence does not: one that follows
+    no closing punctuation and comes before a lower-case word (hard-wrapped text)."""
+    gap = text[gap_start:gap_end]
+    if "\n" in gap:
+        if not soft_wraps or gap.count("\n") > 1 or gap_end >= len(text):
+            return True
+        before = text[:gap_start].rstrip(_CLOSERS)
+        return before.endswith((".", "!", "?", ":", ";")) or not text[gap_end].islower()
     if gap_end >= len(text):
         return False
     ended = text[:gap_start].rstrip(_CLOSERS).endswith((".", "!", "?"))
@@ -57,12 +63,12 @@ def _is_boundary(text: str, gap_start: int, gap_end: int) -> bool:
     return ended and (following.isupper() or following.isdigit() or following in _OPENERS)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int, str]]:
+def sentence_spans(text: str, soft_wraps: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, separator after) of each sentence of the text."""
     spans: list[tuple[int, int, str]] = []
     start = 0
     for gap in _GAP.finditer(text):
-        if _is_boundary(text, gap.start(), gap.end()):
+        if _is_boundary(text, gap.start(), gap.end(), soft_wraps):
             spans.append((start, gap.start(), "\n" if "\n" in gap.group() else " "))
             start = gap.end()
     spans.append((start, len(text), ""))

@@ -358,3 +358,18 @@ def test_a_list_looping_on_one_name_keeps_each_name_once():
         "Meta, TechCrunch, Zuckerberg."
     )
     assert unrepeated("Meta, OpenAI and xAI trail.") == "Meta, OpenAI and xAI trail."
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence():
+    text = (
+        "The changes stashed away can be listed with\ngit stash list, and shown.\n"
+        "Next line.\nHe said:\n\u201cquoted\u201d\n\nnew paragraph\ngoes on."
+    )
+    spans = split_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "The changes stashed away can be listed with\ngit stash list, and shown.",
+        "Next line.",
+        "He said:",
+        "\u201cquoted\u201d",
+        "new paragraph\ngoes on.",
+    ]

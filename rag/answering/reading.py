@@ -88,7 +88,7 @@ def quote(
     for text, cited in parts:
         for s in cited:
             citations.setdefault(s.n, s.citation(s.n, 1.0, passages))
-        shown.append(f"{text} " + "".join(f"[{s.n}]" for s in cited))
+        shown.append(" ".join(text.split()) + " " + "".join(f"[{s.n}]" for s in cited))
     return Composed(text=lead + joiner.join(shown) + end, citations=list(citations.values()))
 
 

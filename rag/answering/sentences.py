@@ -62,7 +62,7 @@ class NumberedSentence(BaseModel):
 def split_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text`, whitespace trimmed, none empty."""
     spans: list[tuple[int, int]] = []
-    for start, end, _ in sentence_spans(text):
+    for start, end, _ in sentence_spans(text, soft_wraps=True):
         cuts = [start] + [m.end() for m in _GLUED.finditer(text, start, end)] + [end]
         for a, b in itertools.pairwise(cuts):
             piece = text[a:b]
@@ -183,5 +183,5 @@ def format_sentences(sentences: Sequence[NumberedSentence], shown: Sequence[str]
     for i, (s, text) in enumerate(zip(sentences, shown, strict=True)):
         if i and s.region != sentences[i - 1].region:
             lines.append("")
-        lines.append(f"[{s.n}] {text}")
+        lines.append(f"[{s.n}] {' '.join(text.split())}")  # a wrapped sentence on one line
     return "\n".join(lines)
