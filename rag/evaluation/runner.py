@@ -156,7 +156,7 @@ def _latencies(results: list[QuestionResult], *, whole: bool) -> list[float]:
     return sorted(
         r.answer.timings.total_s
         for r in results
-        if r.answer and (r.answer.route.name != "passages") == whole
+        if r.answer and (r.answer.route.name in ("document", "map_reduce")) == whole
     )
 
 
