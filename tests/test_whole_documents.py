@@ -78,6 +78,14 @@ def test_list_items_must_be_named_by_a_sentence_and_appear_once():
     assert any(d.startswith("a Meta spokesperson: ") for d in dropped)
 
 
+def test_a_name_the_question_gives_is_not_its_answer():
+    sentences = numbered("Meta trails OpenAI and xAI.")
+    found, _ = list_items("Meta [1], OpenAI [1], xAI [1]", sentences)
+    kept, dropped = tidy(found, "Which rivals does Meta trail?")
+    assert [i.text for i in kept] == ["OpenAI", "xAI"]
+    assert dropped == ["Meta: named by the question"]
+
+
 def test_a_list_that_starts_repeating_is_seen_looping():
     assert not looping("Meta [1], OpenAI [2], xAI [3], ")
     assert looping("Meta [1], OpenAI [2], Meta [3], OpenAI [4], Meta [5], ")

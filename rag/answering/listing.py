@@ -73,14 +73,16 @@ def list_items(text: str, sentences: Sequence[NumberedSentence]) -> tuple[list[I
     return kept, dropped
 
 
-def tidy(items: Sequence[Item]) -> tuple[list[Item], list[str]]:
-    """The items once each (from all sections), without odd phrases in a list of names,
-    and without a name that a longer one holds; and the dropped ones, with why."""
+def tidy(items: Sequence[Item], question: str = "") -> tuple[list[Item], list[str]]:
+    """The items once each (from all sections), without one the question itself names
+    ("Meta" among Meta's rivals), without odd phrases in a list of names, and without a
+    name that a longer one holds; and the dropped ones, with why."""
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(" ".join(_words(item.text)), item)
-    unique = list(first.values())
-    dropped: list[str] = []
+    asked = f" {' '.join(_words(question))} "
+    dropped = [f"{i.text}: named by the question" for i in first.values() if _in(i, asked)]
+    unique = [i for i in first.values() if not _in(i, asked)]
     if sum(map(_is_name, unique)) * 2 >= len(unique):  # a list of names: drop the odd phrase
         dropped += [f"{i.text}: not a name like the others" for i in unique if not _is_name(i)]
         unique = [i for i in unique if _is_name(i)]
@@ -90,6 +92,10 @@ def tidy(items: Sequence[Item]) -> tuple[list[Item], list[str]]:
         i for i, k in zip(unique, keys, strict=True) if not any(k in o and k != o for o in keys)
     ]
     return kept, dropped
+
+
+def _in(item: Item, padded: str) -> bool:
+    return f" {' '.join(_words(item.text))} " in padded
 
 
 def looping(text: str, repeats: int = 3) -> bool:

@@ -186,7 +186,7 @@ class WholeReader:
             dropped += lost
             if len(parts) > 1:
                 yield Progress(done, len(parts))
-        kept, odd = tidy(items)
+        kept, odd = tidy(items, question)
         dropped += odd
         fixes = [
             CitationFix(sentence=0, written=None, now=None, reason=f"item dropped: {d}")
