@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from rag.answer import Citation
 from rag.citations import sentence_spans
+from rag.documents import cached_document_text
 from rag.retrieval import Passage
 
 # "...19th century.First for Women is..." : a full stop with no space before a capital
@@ -128,19 +129,35 @@ def _regions(passages: Sequence[Passage]) -> list[_Region]:
     return sorted(regions, key=lambda r: r.first)
 
 
+def _joinable(text: str, last: Passage, region: _Region) -> bool:
+    """Only the document's whitespace lies between them, and both still match it."""
+    return (
+        last.end <= region.start
+        and not text[last.end : region.start].strip()
+        and text[last.start : last.end] == last.text
+        and text[region.start : region.end] == region.text
+    )
+
+
 def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
-    """Overlapping chunks joined back into one passage per stretch of text, best first."""
-    return [
-        chunks[r.first - 1].model_copy(
-            update={
-                "start": r.start,
-                "end": r.end,
-                "text": r.text,
-                "chunk_id": f"{r.source}#{r.start}",
-            }
-        )
-        for r in _regions(chunks)
-    ]
+    """Chunks joined back into one passage per document (per stretch of text, where a
+    gap between chunks is not the document's own whitespace any more), best first."""
+    merged: list[Passage] = []
+    for r in _regions(chunks):
+        last = merged[-1] if merged else None
+        text = cached_document_text(r.source) if last and last.source == r.source else None
+        if last and text and _joinable(text, last, r):
+            merged[-1] = last.model_copy(update={"end": r.end, "text": text[last.start : r.end]})
+            continue
+        first = chunks[r.first - 1]
+        update = {
+            "start": r.start,
+            "end": r.end,
+            "text": r.text,
+            "chunk_id": f"{r.source}#{r.start}",
+        }
+        merged.append(first.model_copy(update=update))
+    return merged
 
 
 def number_sentences(passages: Sequence[Passage]) -> list[NumberedSentence]:
