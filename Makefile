@@ -54,6 +54,7 @@ eval: install $(GIT_DOC)
 	$(BIN)/rag eval
 	$(BIN)/rag eval --questions eval/halueval.yaml
 	$(BIN)/rag eval --questions eval/gitdoc.yaml
+	$(BIN)/rag eval --questions eval/gitstash.yaml
 
 # The README's retrieval table: dense, BM25 and hybrid on both sets, no model involved.
 MODES := --set retrieval.mode=dense --set retrieval.mode=bm25 --set retrieval.mode=hybrid

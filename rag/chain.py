@@ -99,7 +99,9 @@ class QAChain:
             load_prompt(settings.verify_prompt) | llm.bind(max_tokens=3) | StrOutputParser()
         )
         self.llm_where = server_name(llm)
-        self.reader = WholeReader(llm, settings, embeddings, self.llm_where)
+        self.reader = WholeReader(
+            llm, settings, embeddings, self.llm_where, self.answer_prompt, self.passage_text
+        )
         self._corpus: tuple[tuple[float, int], list[Passage] | None] | None = None
 
     WARMUP: ClassVar[dict[str, str]] = {"passages": "", "question": ""}

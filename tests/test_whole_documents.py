@@ -86,9 +86,11 @@ def test_a_name_the_question_gives_is_not_its_answer():
     assert dropped == ["Meta: named by the question"]
 
 
-def test_a_list_that_starts_repeating_is_seen_looping():
-    assert not looping("Meta [1], OpenAI [2], xAI [3], ")
-    assert looping("Meta [1], OpenAI [2], Meta [3], OpenAI [4], Meta [5], ")
+def test_a_list_that_starts_repeating_or_inventing_is_seen_looping():
+    sentences = numbered("Meta trails OpenAI and xAI.")
+    assert not looping("Meta [1], OpenAI [2], xAI [3], ", sentences)
+    assert looping("Meta [1], OpenAI [2], Meta [3], OpenAI [4], Meta [5], ", sentences)
+    assert looping("Meta, OpenAI, xAI, China, USA, UK, ", sentences)
 
 
 def test_a_summary_skips_quoted_speech_and_keeps_the_document_order(embeddings):

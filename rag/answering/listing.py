@@ -98,12 +98,16 @@ def _in(item: Item, padded: str) -> bool:
     return f" {' '.join(_words(item.text))} " in padded
 
 
-def looping(text: str, repeats: int = 3) -> bool:
-    """The last `repeats` finished items all repeat earlier ones: a small model that
-    starts this keeps it up until it runs out of tokens."""
-    keys = [" ".join(_words(MARKER.sub("", raw))) for raw in _SEPARATORS.split(text)[:-1]]
-    keys = [k for k in keys if k]
+def looping(text: str, sentences: Sequence[NumberedSentence], repeats: int = 3) -> bool:
+    """The last `repeats` finished items all repeat earlier ones, or none of them is in
+    the documents: a small model that starts either keeps it up until it runs out of
+    tokens (measured: a list of every country after the article's companies)."""
+    raws = [MARKER.sub("", raw) for raw in _SEPARATORS.split(text)[:-1]]
+    keys = [k for k in (" ".join(_words(raw)) for raw in raws) if k]
     if len(keys) <= repeats:
         return False
     earlier = set(keys[:-repeats])
-    return all(k in earlier for k in keys[-repeats:])
+    if all(k in earlier for k in keys[-repeats:]):
+        return True
+    held = " ".join(" ".join(_words(s.text)) for s in sentences)
+    return not any(f" {k} " in f" {held} " for k in keys[-repeats:])
