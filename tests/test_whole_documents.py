@@ -205,7 +205,8 @@ COMPANIES = [
 
 @pytest.mark.slow
 def test_the_article_summary_and_company_list_invent_nothing(corpus_pipeline):
-    """The real model on the issue's two questions; the coverage reached is in the README."""
+    """The real model on the issue's two questions (its targets: 8 of the 9 companies;
+    a summary citing 3 sentences or more; nothing invented)."""
     article = next(iter(corpus_pipeline.store.sources()))
     text = Path(article).read_text(encoding="utf-8")
     summary = corpus_pipeline.chain.invoke("Summarize the article.")
@@ -214,27 +215,23 @@ def test_the_article_summary_and_company_list_invent_nothing(corpus_pipeline):
     assert all(text[c.start : c.end] == c.text for c in summary.citations)
     listed = corpus_pipeline.chain.invoke("List every company mentioned in the article.")
     assert listed.route.kind == "list" and not listed.refused
-    items = [c.strip(" .") for c in listed.answer.split(",")]
-    named = [i for i in items if any(c in i for c in COMPANIES)]
-    assert len(named) >= 5, listed.answer
+    items = [i.split(" [")[0].strip(" .") for i in listed.answer.split(", ")]
+    assert sum(any(c in i for c in COMPANIES) for i in items) >= 8, listed.answer
     for item in items:  # every item is named by the article: nothing invented
-        assert item.split(" [")[0].removeprefix("The ") in text, item
+        assert item in text, item
 
 
-def test_a_small_collection_is_read_whole_from_one_unchanging_prompt(pipeline, tmp_path):
-    pipeline.settings.answer.document_chars = 6000  # both documents fit: the fast path
-    model = scripted(pipeline, "Tern Marine repairs them [1].", "The documents don't say.")
-    answer = pipeline.chain.invoke("Who repairs the ferries?")
-    assert answer.route.name == "corpus" and len(answer.route.documents) == 2
-    assert answer.answer == "Tern Marine repairs them. [1]"
-    cited = answer.citations[0]  # narrowed from the whole document to its sentence
-    assert cited.text == "Tern Marine repairs the ferries each winter."
-    assert DOCS["fleet.txt"][cited.start : cited.end] == cited.text
-    pipeline.chain.invoke("What does Blue Gull Shipping carry?")
-    first, second = (p.split("Question: ")[-2] for p in model.prompts[:2])
-    assert first == second and all(DOCS[name].strip() in first for name in DOCS)
-    assert pipeline.chain.warm_inputs()["passages"] in model.prompts[0]
-    extra = tmp_path / "extra.txt"
-    extra.write_text("The ferry museum opens on Sundays.\n", encoding="utf-8")
-    ingest([extra], pipeline.store, pipeline.embeddings, pipeline.settings, progress=False)
-    assert len(pipeline.chain.corpus() or []) == 3  # re-read after the index changed
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured: 4 of the 7 points (README, Whole documents)")
+def test_the_article_summary_covers_five_of_its_seven_points(corpus_pipeline):
+    summary = corpus_pipeline.chain.invoke("Summarize the article.").answer.lower()
+    points = [
+        ("underwhelming", "delayed"),
+        ("closed",),
+        ("approve",),
+        ("unchanged",),
+        ("monetiz", "monetis"),
+        ("trails", "rivals"),
+        ("startups", "china"),
+    ]
+    assert sum(any(w in summary for w in alternatives) for alternatives in points) >= 5
