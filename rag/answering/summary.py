@@ -6,7 +6,8 @@ instant, invents nothing, and cites each sentence by construction: the sentences
 like the document as a whole (cosine to the mean of all sentence vectors), each next
 one also unlike those already picked (maximal marginal relevance), so the picks spread
 over the document. Quoted speech, a line that introduces a quote, and very short
-sentences are passed over: they are rarely a main point.
+sentences are passed over: they are rarely a main point; so are very long or
+symbol-heavy ones (a manual's synopsis, code).
 """
 
 import re
@@ -20,7 +21,14 @@ from rag.answering.sentences import NumberedSentence
 
 _OPENS = '\u201c"\u00ab'
 _QUOTE_MARKS = re.compile(r"[\u201c\u201d\"\u00ab\u00bb]")
-MIN_WORDS = 6
+MIN_WORDS, MAX_WORDS = 6, 60
+_SYMBOLS = re.compile(r"[\[\]|<>{}=$#*_/\\]")
+
+
+def _prose(text: str) -> bool:
+    """A sentence a summary can quote: not a fragment, not a synopsis block or code."""
+    count = len(text.split())
+    return MIN_WORDS <= count <= MAX_WORDS and len(_SYMBOLS.findall(text)) <= count / 10
 
 
 def _in_quotes(sentences: Sequence[NumberedSentence]) -> list[bool]:
@@ -52,7 +60,7 @@ def summarize(
     candidates = [
         s
         for s, q in zip(sentences, quoted, strict=True)
-        if not q and not s.text.rstrip().endswith(":") and len(s.text.split()) >= MIN_WORDS
+        if not q and not s.text.rstrip().endswith(":") and _prose(s.text)
     ] or list(sentences)
     wanted = summary_size(len(sentences), limit)
     if len(candidates) <= wanted:
