@@ -116,10 +116,8 @@ WHY = [
         "Who is Mark Zuckerberg?",
         "CEO",
         "CEO",
-        {
-            "classic": "measured: the model's answer fails the citation check, so it is refused",
-            "evidence": "measured: the 1.5B model picks 'Last summer, he said:'",
-        },
+        # The classic chain answers it since the fast path reads the whole article.
+        {"evidence": "measured: the 1.5B model picks 'Last summer, he said:'"},
     ),
     ("How many parameters does Behemoth have?", None, None, {}),
 ]
