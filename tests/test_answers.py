@@ -117,7 +117,10 @@ WHY = [
         "CEO",
         "CEO",
         # The classic chain answers it since the fast path reads the whole article.
-        {"evidence": "measured: the 1.5B model picks 'Last summer, he said:'"},
+        {
+            "evidence": "sometimes, with the prompt cache's state: the model picks "
+            "'Last summer, he said:'"
+        },
     ),
     ("How many parameters does Behemoth have?", None, None, {}),
 ]
@@ -136,7 +139,8 @@ def test_answers_cite_the_sentence_that_holds_them(
 ):
     chain = chain_pipeline.settings.answer.chain
     if chain in misses:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=misses[chain]))
+        strict = not misses[chain].startswith("sometimes")  # a miss that comes and goes
+        request.applymarker(pytest.mark.xfail(strict=strict, reason=misses[chain]))
     answer = chain_pipeline.chain.invoke(question)
     if fact is None:
         assert answer.refused and answer.outcome == "not_in_documents", answer.answer
