@@ -100,7 +100,7 @@ class QAChain:
         )
         self.llm_where = server_name(llm)
         self.reader = WholeReader(
-            llm, settings, embeddings, self.llm_where, self.answer_prompt, self.passage_text
+            settings, embeddings, self.llm_where, self.answer_prompt, self.passage_text
         )
         self._corpus: tuple[tuple[float, int], list[Passage] | None] | None = None
 

@@ -102,14 +102,12 @@ class WholeReader:
 
     def __init__(
         self,
-        llm: BaseChatModel,
         settings: AnswerSettings,
         embeddings: Embeddings | None,
         where: str,
         answer_prompt: ChatPromptTemplate,
         passage_text: Callable[[str, Sequence[Passage]], str],
     ) -> None:
-        self.llm = llm
         self.settings = settings
         self.embeddings = embeddings
         self.where = where
