@@ -16,7 +16,7 @@ from rag.errors import RagError
 from rag.retrieval import Passage
 from rag.store import DocumentStore
 
-_FETCH_PAGE = 1000  # chunks fetched per call: a 500-page document never loads at once
+_FETCH_PAGE = 1000  # chunks per call to the store (a Chroma server caps a response's size)
 
 
 def resolve_documents(store: DocumentStore, names: Sequence[str]) -> list[str]:
@@ -51,7 +51,8 @@ def available(sources: Sequence[str], shown: int = 8) -> str:
 
 
 def document_passages(store: DocumentStore, source: str) -> Iterator[Passage]:
-    """Every chunk of one document, in the order of its text."""
+    """Every chunk of one document, a page of the store at a time (each page in text
+    order; `whole_text` orders them all)."""
     offset = 0
     while True:
         got = store.vectors.get(
