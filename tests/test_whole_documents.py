@@ -32,6 +32,8 @@ from rag.pipeline import Pipeline
         ("What did the Meta spokesperson say?", None),
         ("Why did Meta delay releasing Behemoth?", None),
         ("How many people work at Meta?", None),
+        ("How many acts are in the opera based on the poem?", None),  # HaluEval hq-1756
+        ("How many companies are in the article?", "count"),
         ("What does the article say about China?", None),
         ("List the costs Meta faces.", None),
     ],

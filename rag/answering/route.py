@@ -24,7 +24,7 @@ _SUMMARY = re.compile(
 )
 _COUNT = re.compile(
     r"\bhow many (?:different |distinct )?\w+(?: \w+)? (?:are|is|does|do|did|were)\b"
-    r".*\b(?:mention|mentioned|name|named|list|listed|appear|cited|in (?:the|this))\b",
+    rf".*\b(?:mention|mentioned|name|named|list|listed|appear|cited|in (?:the|this) {_THING})\b",
     re.IGNORECASE,
 )
 _LIST = re.compile(
