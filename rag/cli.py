@@ -346,7 +346,7 @@ def _ask(args: argparse.Namespace, settings: "Settings") -> int:
     if args.question == "-":
         if not args.json:
             raise RagError("reading questions from stdin needs --json")
-        return _ask_many(settings)
+        return _ask_many(settings, {"documents": args.doc, "route": args.route})
     from rag.retrieval import clean_query
 
     question = clean_query(args.question, settings.answer.max_question_chars)  # before loading
@@ -389,14 +389,18 @@ def _stream_to_terminal(pipeline: "Pipeline", question: str, **scope: Any) -> "A
     raise RagError("the chain ended without an answer")
 
 
-def _ask_many(settings: "Settings") -> int:
+def _ask_many(settings: "Settings", scope: dict[str, Any]) -> int:
     """One JSON line per input line; a bad question is reported in its line, not fatal."""
     pipeline = _open(settings)
+    if scope["documents"]:  # a wrong name fails before the model loads
+        from rag.answering.whole import resolve_documents
+
+        resolve_documents(pipeline.store, scope["documents"])
     pipeline.warm()
     failures = 0
     for question, history in _read_questions(sys.stdin):
         try:
-            result = pipeline.chain.invoke(question, history).to_json()
+            result = pipeline.chain.invoke(question, history, **scope).to_json()
         except RagError as exc:
             failures += 1
             result = {"question": question, "error": str(exc)}

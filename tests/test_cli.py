@@ -1,3 +1,4 @@
+import io
 import json
 import re
 import shutil
@@ -116,6 +117,20 @@ def test_ask_rejects_an_unusable_question_before_loading_anything(
     assert main(["--data-dir", str(tmp_path / "d"), "ask", question]) == 1
     assert capsys.readouterr().err.strip() == f"rag: error: {message}"
     assert not (tmp_path / "d").exists()  # no index opened, no model assembled
+
+
+def test_ask_about_a_document_that_is_not_indexed_names_the_indexed_ones(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    data = str(tmp_path / "index")
+    assert main(["--data-dir", data, "ingest", str(CORPUS)]) == 0
+    capsys.readouterr()
+    wanted = "rag: error: no indexed document is named 'x.pdf' (indexed: " + ARTICLE.name + ")"
+    assert main(["--data-dir", data, "ask", "--doc", "x.pdf", "Summarize it."]) == 1
+    assert capsys.readouterr().err.strip() == wanted
+    monkeypatch.setattr("sys.stdin", io.StringIO("Summarize it.\n"))
+    assert main(["--data-dir", data, "ask", "--json", "--doc", "x.pdf", "-"]) == 1
+    assert capsys.readouterr().err.strip() == wanted
 
 
 def test_remove_drops_a_document(tmp_path: Path, capsys) -> None:
