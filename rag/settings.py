@@ -132,14 +132,22 @@ class AnswerSettings(_Section):
         description="Text read whole in one prompt; longer documents are read in sections "
         "of this size, then combined (map-reduce).",
     )
-    summary_sentences: int = Field(
-        7, ge=1, le=30, description="Most sentences in a summary (about one in four)."
+    summary_sentences: int = Field(7, ge=1, le=30, description="Most sentences in a summary.")
+    summary_share: float = Field(
+        0.33, gt=0, le=1, description="Summaries: about this share of the sentences (at least 3)."
     )
     summary_diversity: float = Field(
         0.3,
         ge=0,
         le=1,
         description="Summaries: 0 picks the most central sentences, higher spreads them.",
+    )
+    summary_position: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="Summaries: the bonus for a sentence near the document's start "
+        "(1 for the first, falling to 0 for the last; 0 ignores where it stands).",
     )
     document_prompt: str = Field("document", description="Answers from whole documents.")
     cite: Literal["sentence", "passage"] = Field(

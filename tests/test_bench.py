@@ -50,3 +50,15 @@ def test_an_unknown_section_is_one_line(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("rag: error: no bench section speed (known: ingestion,")
     assert err.count("\n") == 1
+
+
+def test_the_summary_benchmark_scores_lead_and_the_product_on_the_same_articles(capsys):
+    from rag.benchmarks.summaries import main
+
+    main(["--items", "3", "--position", "0.5", "--share", "0.33"])
+    out = capsys.readouterr().out
+    assert "3 HaluEval articles (items 0-4999" in out
+    rows = [line for line in out.splitlines() if "share 0.33" in line]
+    assert len(rows) == 2 and "lead" in rows[0] and "start 0.5" in rows[1]
+    scores = [float(x) for x in rows[0].replace("│", " ").split()[-4:]]
+    assert all(0 < x <= 1 for x in scores)

@@ -17,6 +17,7 @@ events stops the work after the current section.
 
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -139,14 +140,22 @@ class WholeReader:
         self, parts: list[list[NumberedSentence]], passages: list[Passage]
     ) -> Generator[Event, None, Read]:
         assert self.embeddings is not None, "summaries need the embedding model"
-        limit, diversity = self.settings.summary_sentences, self.settings.summary_diversity
+        s = self.settings
+        pick = partial(
+            summarize,
+            embeddings=self.embeddings,
+            limit=s.summary_sentences,
+            diversity=s.summary_diversity,
+            position=s.summary_position,
+            share=s.summary_share,
+        )
         picked: list[NumberedSentence] = []
         for done, part in enumerate(parts, start=1):
-            picked += summarize(part, self.embeddings, limit, diversity)
+            picked += pick(part)
             if len(parts) > 1:
                 yield Progress(done, len(parts))
         if len(parts) > 1:  # reduce: the summary of the sections' summaries
-            picked = summarize(picked, self.embeddings, limit, diversity)
+            picked = pick(picked)
         composed = quote([(s.text, [s]) for s in picked], passages)
         composed.extractive = True
         yield Delta(composed.text)

