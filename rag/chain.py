@@ -28,7 +28,7 @@ from rag.answer import REFUSAL, SCOPED_REFUSAL, Answer, Route, Timings, Turn
 from rag.answering.align import align_citations
 from rag.answering.checks import is_yes_no_question
 from rag.answering.compose import strip_yes_no
-from rag.answering.reading import Reading, WholeReader
+from rag.answering.reading import Asking, Reading, WholeReader
 from rag.answering.route import whole_kind
 from rag.answering.sentences import merge_chunks
 from rag.answering.whole import named_documents, resolve_documents, size, whole_text
@@ -42,6 +42,7 @@ from rag.llm import llm_errors, server_name, stream_text
 from rag.prompts import load_prompt
 from rag.retrieval import Passage, clean_query
 from rag.settings import AnswerSettings, RouteChoice
+from rag.store import DocumentStore
 
 HISTORY_TURNS = 3
 
@@ -165,7 +166,7 @@ class QAChain:
         follow-up and the self-check stay deterministic. `documents` keeps retrieval,
         whole-document reading and the refusal to these documents (names or paths);
         `route` overrides `answer.route`."""
-        store = getattr(self.retriever, "store", None)
+        store = self.store
         if documents and store is None:
             raise RagError("this retriever cannot be kept to chosen documents")
         scope = resolve_documents(store, documents) if documents and store else []
@@ -184,6 +185,11 @@ class QAChain:
                     event.answer = SCOPED_REFUSAL
             yield event
 
+    @property
+    def store(self) -> DocumentStore | None:
+        """The retriever's store, if it has one: scopes and whole documents read it."""
+        return getattr(self.retriever, "store", None)
+
     def plan(self, asked: Asked, scope: list[str], route: RouteChoice) -> Reading:
         """Top passages, or which whole documents to read: the chosen ones, the one
         the question names, the only one indexed, or the best passage's."""
@@ -196,7 +202,7 @@ class QAChain:
                 sources = list(dict.fromkeys(p.source for p in corpus))
                 return Reading(Route(name="corpus", documents=sources, reason=why), corpus)
             return Reading(Route(documents=scope, reason="a question top passages answer"))
-        store = getattr(self.retriever, "store", None)
+        store = self.store
         if store is None:
             return Reading(Route(reason="this retriever cannot read whole documents"))
         indexed = sorted(store.sources())
@@ -227,7 +233,7 @@ class QAChain:
         """Every document, one passage each, when all fit `answer.document_chars` (the
         fast path); the same text in the same order every time, so the model server
         reuses its cached reading. Re-read only after the index changes."""
-        store = getattr(self.retriever, "store", None)
+        store = self.store
         if not self.settings.fast_path or store is None:
             return None
         version = store.records.version()
@@ -242,9 +248,8 @@ class QAChain:
         return self._corpus[1]
 
     def _from_documents(self, asked: Asked, reading: Reading) -> Iterator[Event]:
-        read = yield from self.reader.read(
-            reading, asked.standalone, asked.llm, asked.started, asked.timings
-        )
+        asking = Asking(asked.standalone, asked.llm, asked.started, asked.timings)
+        read = yield from self.reader.read(reading, asking)
         composed = read.composed
         refused = composed.declined or not composed.citations
         if not (refused or is_yes_no_question(asked.standalone)):

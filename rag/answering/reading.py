@@ -16,13 +16,13 @@ events stops the work after the current section.
 """
 
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models import BaseChatModel
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
 
 from rag.answer import Citation, CitationFix, Route, Timings
 from rag.answering.compose import Composed, compose
@@ -46,6 +46,16 @@ class Reading:
     route: Route
     passages: list[Passage] = field(default_factory=list)
     sentences: list[NumberedSentence] = field(default_factory=list)
+
+
+@dataclass
+class Asking:
+    """One question being answered: the model to ask, and where its times go."""
+
+    question: str
+    llm: Runnable
+    started: float
+    timings: Timings
 
 
 @dataclass
@@ -116,23 +126,16 @@ class WholeReader:
         self.answer_prompt = answer_prompt
         self.passage_text = passage_text
 
-    def read(
-        self,
-        reading: Reading,
-        question: str,
-        llm: BaseChatModel,
-        started: float,
-        timings: Timings,
-    ) -> Generator[Event, None, Read]:
+    def read(self, reading: Reading, asking: Asking) -> Generator[Event, None, Read]:
         parts = sections(reading.sentences, self.settings.document_chars)
         reading.route.sections = len(parts)
         kind = reading.route.kind
         if kind == "summary":
             read = yield from self._summary(parts, reading.passages)
         elif kind in ("list", "count"):
-            read = yield from self._list(parts, reading, question, llm, started, timings)
+            read = yield from self._list(parts, reading, asking)
         else:
-            read = yield from self._question(parts, reading, question, llm, started, timings)
+            read = yield from self._question(parts, reading, asking)
         read.passages = _cited_passages(read.composed.citations, reading.passages)
         return read
 
@@ -161,26 +164,21 @@ class WholeReader:
         yield Delta(composed.text)
         return Read(composed)
 
+    def _stream(
+        self, prompt: ChatPromptTemplate, inputs: dict[str, str], asking: Asking
+    ) -> Generator[Event, None, str]:
+        chain = prompt | asking.llm
+        return (yield from stream_text(chain, inputs, self.where, asking.started, asking.timings))
+
     def _ask(
-        self,
-        sentences: Sequence[NumberedSentence],
-        question: str,
-        llm: BaseChatModel,
-        started: float,
-        timings: Timings,
+        self, sentences: Sequence[NumberedSentence], asking: Asking
     ) -> Generator[Event, None, str]:
         shown = [WITHHELD if gives_orders(s.text) else s.text for s in sentences]
-        inputs = {"sentences": format_sentences(sentences, shown), "question": question}
-        return (yield from stream_text(self.prompt | llm, inputs, self.where, started, timings))
+        inputs = {"sentences": format_sentences(sentences, shown), "question": asking.question}
+        return (yield from self._stream(self.prompt, inputs, asking))
 
     def _ask_passage(
-        self,
-        part: list[NumberedSentence],
-        reading: Reading,
-        question: str,
-        llm: BaseChatModel,
-        started: float,
-        timings: Timings,
+        self, part: list[NumberedSentence], reading: Reading, asking: Asking
     ) -> Generator[Event, None, str]:
         """The question about one section, shown as the answer prompt's one passage (a
         whole document: exactly the fast path's text)."""
@@ -192,27 +190,23 @@ class WholeReader:
             shown = [
                 first.model_copy(update={"start": part[0].start, "end": part[-1].end, "text": text})
             ]
-        inputs = {"passages": self.passage_text(question, shown), "question": question}
-        chain = self.answer_prompt | llm
-        return (yield from stream_text(chain, inputs, self.where, started, timings))
+        inputs = {
+            "passages": self.passage_text(asking.question, shown),
+            "question": asking.question,
+        }
+        return (yield from self._stream(self.answer_prompt, inputs, asking))
 
     def _list(
-        self,
-        parts: list[list[NumberedSentence]],
-        reading: Reading,
-        question: str,
-        llm: BaseChatModel,
-        started: float,
-        timings: Timings,
+        self, parts: list[list[NumberedSentence]], reading: Reading, asking: Asking
     ) -> Generator[Event, None, Read]:
         if reading.route.kind == "count":  # counted in code, from the list
-            question = f"{question} List each one."
+            asking = replace(asking, question=f"{asking.question} List each one.")
         items: list[Item] = []
         dropped: list[str] = []
         texts: list[str] = []
         for done, part in enumerate(parts, start=1):
             text = ""
-            steps = self._ask_passage(part, reading, question, llm, started, timings)
+            steps = self._ask_passage(part, reading, asking)
             for event in steps:
                 if isinstance(event, Delta):
                     text += event.text
@@ -227,7 +221,7 @@ class WholeReader:
             dropped += lost
             if len(parts) > 1:
                 yield Progress(done, len(parts))
-        kept, odd = tidy(items, question)
+        kept, odd = tidy(items, asking.question)
         dropped += odd
         fixes = [
             CitationFix(sentence=0, written=None, now=None, reason=f"item dropped: {d}")
@@ -247,23 +241,21 @@ class WholeReader:
         return Read(composed, "\n".join(texts))
 
     def _question(
-        self,
-        parts: list[list[NumberedSentence]],
-        reading: Reading,
-        question: str,
-        llm: BaseChatModel,
-        started: float,
-        timings: Timings,
+        self, parts: list[list[NumberedSentence]], reading: Reading, asking: Asking
     ) -> Generator[Event, None, Read]:
-        min_support, count = self.settings.min_support, len(reading.sentences)
+        question, min_support, count = (
+            asking.question,
+            self.settings.min_support,
+            len(reading.sentences),
+        )
         if len(parts) == 1:
-            text = yield from self._ask(parts[0], question, llm, started, timings)
+            text = yield from self._ask(parts[0], asking)
             return Read(
                 compose(text, parts[0], reading.passages, question, min_support, count), text
             )
         cited: dict[int, NumberedSentence] = {}
         for done, part in enumerate(parts, start=1):
-            text = yield from _quiet(self._ask(part, question, llm, started, timings))
+            text = yield from _quiet(self._ask(part, asking))
             noted = compose(text, part, reading.passages, question, min_support, count)
             if not noted.declined and not noted.extractive:
                 by_n = {s.n: s for s in part}
@@ -272,5 +264,5 @@ class WholeReader:
         if not cited:
             return Read(Composed(text="", declined=True))
         notes = [cited[n] for n in sorted(cited)]
-        text = yield from self._ask(notes, question, llm, started, timings)
+        text = yield from self._ask(notes, asking)
         return Read(compose(text, notes, reading.passages, question, min_support, count), text)
