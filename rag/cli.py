@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from rag.benchmarks import OPT_IN as BENCH_OPT_IN
 from rag.benchmarks import SECTIONS as BENCH_SECTIONS
+from rag.chats import commands as chat_commands
 from rag.errors import RagError
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ examples:
   rag documents                    list indexed documents with their chunk counts
   rag ui --port 8080               the chat and the API on http://127.0.0.1:8080
   rag chroma-server                a shared store; then RAG_CHROMA_URL=http://127.0.0.1:8000
+  rag chats list                   the conversations saved by the browser chat
+  rag chats export 3f2a            one of them as Markdown, cited sentences as footnotes
+  rag feedback export --eval-yaml mine.yaml  answers rated down, as draft test questions
 
 settings come from rag.toml and RAG_* variables, e.g. RAG_DATA_DIR=/srv/rag,
 RAG_RETRIEVAL__K=5, RAG_CHUNKING__SIZE=800 (see README.md)
@@ -210,6 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     chroma.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
 
     commands.add_parser("documents", help="list indexed documents and their chunk counts")
+    chat_commands.add_parsers(commands)
 
     remove = commands.add_parser("remove", help="drop documents from the index (files stay)")
     remove.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -351,6 +356,7 @@ def _ask(args: argparse.Namespace, settings: "Settings") -> int:
 
     question = clean_query(args.question, settings.answer.max_question_chars)  # before loading
     pipeline = _open(settings)
+    _require_documents(pipeline)
     scope = {"documents": args.doc, "route": args.route}
     if args.doc:  # a wrong name fails before the model loads
         from rag.answering.whole import resolve_documents
@@ -389,9 +395,18 @@ def _stream_to_terminal(pipeline: "Pipeline", question: str, **scope: Any) -> "A
     raise RagError("the chain ended without an answer")
 
 
+def _require_documents(pipeline: "Pipeline") -> None:
+    if not pipeline.store.sources():
+        raise RagError(
+            "the index is empty, so there is nothing to answer from: add documents with "
+            "`rag ingest PATH` (or in the browser's Documents tab)"
+        )
+
+
 def _ask_many(settings: "Settings", scope: dict[str, Any]) -> int:
     """One JSON line per input line; a bad question is reported in its line, not fatal."""
     pipeline = _open(settings)
+    _require_documents(pipeline)
     if scope["documents"]:  # a wrong name fails before the model loads
         from rag.answering.whole import resolve_documents
 
@@ -422,8 +437,8 @@ def _bench(args: argparse.Namespace, settings: "Settings") -> int:
         known = ", ".join(BENCH_SECTIONS)
         raise RagError(f"no bench section {', '.join(sorted(unknown))} (known: {known})")
     pipeline = _open(settings)
-    if only - {"ingestion", "retrieval"} and not pipeline.store.sources():
-        raise RagError("the index is empty: run `rag ingest` first")
+    if only - {"ingestion", "retrieval"}:
+        _require_documents(pipeline)
     question = args.question or EXAMPLE_QUESTION
     results = run_bench(pipeline, repeat=args.repeat, question=question, only=only)
     print_results(results, args.out or settings.data_dir / "bench.json")
@@ -587,6 +602,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _documents(settings)
     if args.command == "ui":
         return _ui(args, settings)
+    if args.command == "chats":
+        return chat_commands.chats_command(args, settings)
+    if args.command == "feedback":
+        return chat_commands.feedback_command(args, settings)
     return _remove(args, settings)
 
 

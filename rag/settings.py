@@ -289,6 +289,10 @@ class Settings(BaseSettings):
         return self.data_dir / "records.sqlite"
 
     @property
+    def chats_db(self) -> Path:
+        return self.data_dir / "chats.sqlite"
+
+    @property
     def uploads_dir(self) -> Path:
         """Where the browser's uploads are kept; part of the corpus, not of the index."""
         return self.data_dir / "uploads"

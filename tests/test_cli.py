@@ -133,6 +133,16 @@ def test_ask_about_a_document_that_is_not_indexed_names_the_indexed_ones(
     assert capsys.readouterr().err.strip() == wanted
 
 
+def test_ask_on_an_empty_index_says_how_to_fill_it(tmp_path: Path, capsys, monkeypatch) -> None:
+    data = str(tmp_path / "empty")
+    assert main(["--data-dir", data, "ask", "What did the spokesperson say?"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rag: error: the index is empty") and "rag ingest PATH" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("What did the spokesperson say?\n"))
+    assert main(["--data-dir", data, "ask", "--json", "-"]) == 1
+    assert "the index is empty" in capsys.readouterr().err
+
+
 def test_remove_drops_a_document(tmp_path: Path, capsys) -> None:
     data = str(tmp_path / "index")
     assert main(["--data-dir", data, "ingest", str(CORPUS)]) == 0

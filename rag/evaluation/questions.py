@@ -29,6 +29,8 @@ class Question(BaseModel):
     forbidden: list[str] = Field(default_factory=list, description="Must not appear in answers.")
     history: list[Turn] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    given: str | None = Field(None, description="From feedback: the answer the chat gave.")
+    note: str | None = Field(None, description="From feedback: what the user said of it.")
 
     @model_validator(mode="after")
     def _answerable_needs_evidence(self) -> "Question":

@@ -1,0 +1,1 @@
+"""Saved conversations: every question and its whole `Answer`, with feedback, in SQLite."""
