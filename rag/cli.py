@@ -196,7 +196,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     ui.add_argument("--host", help="interface to bind (default: ui.host, 127.0.0.1)")
     ui.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
-    ui.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: ui.auth)")
+    ui.add_argument(
+        "--auth",
+        action="append",
+        metavar="USER:PASSWORD",
+        help="require a login; repeat for several users, each with their own saved chats "
+        "(default: ui.auth, comma-separated)",
+    )
 
     chroma = commands.add_parser(
         "chroma-server",
@@ -522,17 +528,22 @@ def _eval(args: argparse.Namespace, settings: "Settings") -> int:
     return 1 if failed else 0
 
 
-def _credentials(value: str) -> tuple[str, str]:
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise RagError("--auth wants USER:PASSWORD, both non-empty")
-    return user, password
+def _credentials(values: Sequence[str]) -> list[tuple[str, str]]:
+    logins = []
+    for value in (v.strip() for entry in values for v in entry.split(",")):
+        user, sep, password = value.partition(":")
+        if not sep or not user or not password:
+            raise RagError("--auth wants USER:PASSWORD, both non-empty")
+        logins.append((user, password))
+    if len({user for user, _ in logins}) < len(logins):
+        raise RagError("--auth names a user twice")
+    return logins
 
 
 def _ui(args: argparse.Namespace, settings: "Settings") -> int:
     update = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=update)})
-    secret = args.auth or (settings.ui.auth.get_secret_value() if settings.ui.auth else None)
+    secret = args.auth or ([settings.ui.auth.get_secret_value()] if settings.ui.auth else [])
     auth = _credentials(secret) if secret else None
     try:
         import ui.server

@@ -228,7 +228,11 @@ class AnswerSettings(_Section):
 class UISettings(_Section):
     host: str = Field("127.0.0.1", description="Interface to bind; loopback unless asked.")
     port: int = Field(7860, ge=1, le=65535)
-    auth: SecretStr | None = Field(None, description="user:password the browser must give.")
+    auth: SecretStr | None = Field(
+        None,
+        description="user:password the browser must give; several users comma-separated "
+        "(user1:pw1,user2:pw2), each with their own saved chats.",
+    )
     max_upload_mb: int = Field(50, ge=1, le=10_000, description="Largest file one upload takes.")
 
 

@@ -128,6 +128,7 @@ class UIServer:
             "RAG_DATA_DIR": str(data_dir),
             **env,
         }
+        self.data_dir = data_dir
         self.port = free_port()
         self.process = subprocess.Popen(
             [str(VENV_BIN / "rag"), "ui", "--port", str(self.port), *args],
@@ -160,3 +161,17 @@ class UIServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
         assert MARKER not in "".join(self.output), "".join(self.output)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium under playwright, one per test module."""
+    from browser_page import CHROMIUM, CHROMIUM_FLAGS
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (done by .ci/run)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()

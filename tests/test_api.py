@@ -282,6 +282,8 @@ def test_the_openapi_schema_documents_the_api(client):
         "/v1/models",
         "/v1/models/{model}",
         "/v1/search",
+        "/v1/chats",
+        "/v1/chats/{chat_id}",
     }
     chat = schema["paths"]["/v1/chat/completions"]["post"]
     assert set(chat["responses"]) == {"200", "400", "401", "503"}
@@ -327,3 +329,44 @@ def test_a_summary_reads_the_chosen_document_whole(client, pipeline):
     assert rag["route"]["documents"][0].endswith("bridge.txt")
     assert "1932" in rag["answer"] and rag["citations"]
     assert all(c["text"] in DOC for c in rag["citations"])
+
+
+def test_saved_chats_are_listed_and_exported(pipeline, tmp_path):
+    from rag.chats.store import ChatStore, SavedChats
+
+    store = ChatStore(tmp_path / "chats.sqlite")
+    chat = store.create("ann", "When did the bridge open?")
+    store.add(
+        chat.id,
+        "ann",
+        Answer(
+            question="When did the bridge open?",
+            standalone_question="When did the bridge open?",
+            answer="In 1932.",
+            refused=False,
+        ),
+    )
+    client = TestClient(create_api(pipeline, chats=SavedChats(store)))
+    listed = client.get("/v1/chats", headers=AUTH)
+    assert listed.status_code == 200
+    assert [c["id"] for c in listed.json()["data"]] == [chat.id]
+    assert client.get("/v1/chats?user=bob", headers=AUTH).json()["data"] == []
+    assert client.get("/v1/chats?search=1932", headers=AUTH).json()["data"][0]["exchanges"] == 1
+    one = client.get(f"/v1/chats/{chat.id}", headers=AUTH).json()
+    assert one["items"][0]["answer"]["answer"] == "In 1932."
+    md = client.get(f"/v1/chats/{chat.id}?format=md", headers=AUTH)
+    assert md.headers["content-type"].startswith("text/markdown") and "**A:** In 1932." in md.text
+    missing = client.get("/v1/chats/nope", headers=AUTH)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "chat_not_found"
+    assert client.get("/v1/chats").status_code == 401  # the API key still guards them
+
+
+def test_an_unreadable_chat_store_is_a_503_naming_why(pipeline, tmp_path):
+    from rag.chats.store import SavedChats
+
+    bad = tmp_path / "chats.sqlite"
+    bad.write_bytes(b"garbage" * 200)
+    client = TestClient(create_api(pipeline, chats=SavedChats.open(bad)))
+    reply = client.get("/v1/chats", headers=AUTH)
+    assert reply.status_code == 503 and "file is not a database" in reply.json()["error"]["message"]
+    assert ask(client, "When did the Orchid Bridge open?").status_code in (200, 503)

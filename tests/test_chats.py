@@ -113,6 +113,8 @@ def test_feedback_is_kept_with_the_answer(store: ChatStore) -> None:
     assert info.id == chat.id and item.rating == -1 and item.note == "wrong fact"
     store.rate(exchange, "", 1)
     assert store.flagged() == [] and store.chat(chat.id, "").items[0].rating == 1
+    store.rate(exchange, "", None)  # taken back
+    assert store.chat(chat.id, "").items[0].rating is None
     with pytest.raises(Exception, match=r"\+1 or -1"):
         store.rate(exchange, "", 0)
 

@@ -167,6 +167,12 @@ def test_ui_refuses_malformed_credentials(tmp_path: Path, capsys, auth: str) -> 
     assert "--auth wants USER:PASSWORD" in capsys.readouterr().err
 
 
+def test_ui_refuses_a_user_given_twice(tmp_path: Path, capsys) -> None:
+    argv = ["--data-dir", str(tmp_path / "d"), "ui", "--auth", "ann:a,bob:b", "--auth", "ann:c"]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.strip() == "rag: error: --auth names a user twice"
+
+
 def test_ui_on_a_busy_port_says_so(tmp_path: Path) -> None:
     import socket
 

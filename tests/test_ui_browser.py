@@ -1,6 +1,7 @@
 """The browser chat end to end: a real `rag ui` process with the real model, driven by
 Debian's headless chromium through playwright, and by `gradio_client`."""
 
+import json
 import os
 import socket
 import time
@@ -9,24 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+from browser_page import ANSWER_TIMEOUT_MS, Page
 from playwright.sync_api import expect
+
+from rag.cli import main
 
 from conftest import CORPUS, UIServer, run_rag
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ANSWER_TIMEOUT_MS = 240_000
 HOSTILE = (
     "Quokka safety memo. The Quokka reactor hall was repainted in 2019. "
     '<script>window.__pwned = "script"</script> '
@@ -44,63 +37,6 @@ def server(tmp_path_factory, model_file) -> Iterator[UIServer]:
     ui = UIServer(data_dir, {"RAG_LLM__MODEL_FILE": str(model_file)})
     yield ui
     ui.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (done by .ci/run)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-class Page:
-    """One browser session on the app, recording every request the page makes."""
-
-    def __init__(self, browser: object, url: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.url = url
-        self.page.goto(url, wait_until="load")
-        self.page.locator("#question textarea").wait_for()
-
-    def ask(self, question: str) -> None:
-        self.page.locator("#question textarea").fill(question)
-        self.page.locator("#ask").click()
-
-    def wait_answer(self) -> str:
-        self.page.locator("#sources .source-card, #sources .refused-card").first.wait_for(
-            timeout=ANSWER_TIMEOUT_MS
-        )
-        return self.page.locator("#chat").inner_text()
-
-    def foreign_requests(self) -> list[str]:
-        return [
-            u for u in self.requests if not u.startswith(self.url) and not u.startswith("data:")
-        ]
-
-    def upload(self, path: Path) -> str:
-        self.page.get_by_role("tab", name="Documents").click()
-        self.page.locator("#upload input[type=file]").set_input_files(str(path))
-        self.page.locator("#add").click()
-        status = self.page.locator("#doc-status")
-        status.get_by_text("Indexed", exact=False).or_(
-            status.get_by_text("Not indexed", exact=False)
-        ).first.wait_for(timeout=120_000)
-        return status.inner_text()
-
-    def new_chat(self) -> None:
-        from playwright.sync_api import expect
-
-        self.page.get_by_role("tab", name="Chat").click()
-        self.page.locator("#new-chat").click()
-        expect(self.page.locator("#chat .message-row")).to_have_count(0)
 
 
 @pytest.fixture
@@ -307,3 +243,99 @@ def test_ask_this_document_keeps_the_chat_to_it(page, tmp_path):
     assert cards.count() >= 2  # a summary cites several sentences
     heads = [cards.nth(i).locator(".source-head").inner_text() for i in range(cards.count())]
     assert all("orchard.txt" in head for head in heads), heads
+
+
+# Saved chats. The restart test stops the module's server, so these stay last.
+SAVED_QUESTION = "Who still needs to approve the final decision?"
+
+
+def test_a_chat_is_saved_reopens_after_a_reload_and_takes_feedback(browser, server, tmp_path):
+    page = Page(browser, server.url)
+    try:
+        box = page.page.locator("#question textarea")
+        page.ask(SAVED_QUESTION)
+        # While it streams a second question cannot be sent, and the box says so.
+        expect(box).to_be_disabled(timeout=10_000)
+        assert "Answering" in (box.get_attribute("placeholder") or "")
+        answer = page.wait_answer()
+        expect(box).to_be_enabled()
+        expect(page.page.locator("#chat-list")).to_contain_text(SAVED_QUESTION)
+
+        page.page.reload(wait_until="load")
+        expect(page.page.locator("#chat .message-row")).to_have_count(0)
+        page.page.locator("#chat-list label", has_text=SAVED_QUESTION).click()
+        expect(page.page.locator("#chat")).to_contain_text(answer.split("\n")[-1][:40])
+        expect(page.page.locator("#sources .source-card").first).to_be_visible()
+
+        page.page.locator("#chat").get_by_label("Dislike").first.click()
+        page.page.locator("#feedback-note textarea").fill("should name Zuckerberg")
+        page.page.locator("#feedback-save").click()
+        expect(page.page.locator("#feedback-row")).to_be_hidden()
+    finally:
+        page.context.close()
+
+    drafts = tmp_path / "drafts.yaml"
+    env = {"RAG_DATA_DIR": str(server.data_dir)}
+    done = run_rag("feedback", "export", "--eval-yaml", str(drafts), cwd=tmp_path, env=env)
+    assert done.code == 0, done.stderr
+    content = yaml.safe_load(drafts.read_text(encoding="utf-8"))
+    [draft] = content["questions"]
+    assert draft["question"] == SAVED_QUESTION and draft["note"] == "should name Zuckerberg"
+    draft.update(
+        reference="Meta's CEO Mark Zuckerberg.",
+        facts=[["Zuckerberg"]],
+        quotes=["Mark Zuckerberg still needs to approve any final decision"],
+    )
+    drafts.write_text(yaml.safe_dump(content), encoding="utf-8")
+    out = tmp_path / "eval"
+    evaluate = ["--data-dir", str(tmp_path / "eval-data"), "eval", "--questions", str(drafts)]
+    assert main([*evaluate, "--retrieval-only", "--out", str(out)]) == 0
+    report = json.loads(next(out.rglob("report.json")).read_text(encoding="utf-8"))
+    assert report["summary"]["hit_at_3"] == 1
+
+
+def test_saved_chats_survive_a_restart(browser, server, model_file):
+    page = Page(browser, server.url)
+    try:
+        expect(page.page.locator("#chat-list")).to_contain_text(SAVED_QUESTION)
+    finally:
+        page.context.close()
+    server.stop()
+    again = UIServer(server.data_dir, {"RAG_LLM__MODEL_FILE": str(model_file)})
+    try:
+        page = Page(browser, again.url)
+        expect(page.page.locator("#chat-list")).to_contain_text(SAVED_QUESTION)
+        page.page.locator("#chat-list label", has_text=SAVED_QUESTION).click()
+        expect(page.page.locator("#sources .source-card").first).to_be_visible()
+        page.context.close()
+    finally:
+        again.stop()
+
+
+def test_each_login_sees_only_its_own_chats(browser, tmp_path, model_file):
+    from rag.answer import Answer
+    from rag.chats.store import ChatStore
+
+    data = tmp_path / "data"
+    store = ChatStore(data / "chats.sqlite")
+    for user in ("ann", "bob"):
+        asked = f"{user.title()}'s question about Behemoth"
+        answer = Answer(question=asked, standalone_question=asked, answer="Late.", refused=False)
+        store.add(store.create(user, asked).id, user, answer)
+    env = {"RAG_LLM__MODEL_FILE": str(model_file)}  # not assembled again for this data dir
+    ui = UIServer(data, env, "--auth", "ann:pw-a", "--auth", "bob:pw-b")
+    try:
+        for user, other in (("ann", "Bob"), ("bob", "Ann")):
+            context = browser.new_context()
+            login = context.request.post(
+                ui.url + "login", form={"username": user, "password": f"pw-{user[0]}"}
+            )
+            assert login.ok, login.status
+            page = context.new_page()
+            page.goto(ui.url, wait_until="load")
+            side = page.locator("#chat-list")
+            expect(side).to_contain_text(f"{user.title()}'s question")
+            assert other not in side.inner_text()
+            context.close()
+    finally:
+        ui.stop()

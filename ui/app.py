@@ -14,12 +14,14 @@ from typing import Any
 import gradio as gr
 
 from rag.answer import Answer, Turn
+from rag.chats.store import SavedChats
 from rag.documents import SUPPORTED_SUFFIXES
 from rag.errors import RagError
 from rag.events import Delta, Progress, Retry
 from rag.ingest import IngestReport
 from rag.pipeline import Pipeline
 from rag.progress import Listener
+from ui import chats as chats_ui
 from ui import documents
 from ui.render import error_html, plain, sources_html
 from ui.reports import report_view
@@ -32,6 +34,16 @@ EXAMPLES = [
     "Who has to approve any final decision?",
 ]
 Messages = list[dict[str, str]]
+ASK = "Ask a question about the documents and press Enter"
+WAIT = "Answering… the next question can be asked when this one is done"
+
+
+def _question_box(locked: bool) -> Any:
+    """The question box, locked while an answer streams: a second question cannot be
+    sent (and lost) meanwhile, and the box says why."""
+    if locked:
+        return gr.update(value="", interactive=False, placeholder=WAIT)
+    return gr.update(interactive=True, placeholder=ASK)
 
 
 def _summary(report: IngestReport | None, problems: list[str]) -> str:
@@ -65,8 +77,13 @@ def _listener(progress: gr.Progress) -> Listener:
     return update
 
 
-def build_app(pipeline: Pipeline) -> gr.Blocks:
+def _downloads(md: str | None, js: str | None) -> tuple[Any, Any]:
+    return gr.update(value=md, interactive=bool(md)), gr.update(value=js, interactive=bool(js))
+
+
+def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
     settings = pipeline.settings
+    chats = chats or SavedChats.open(settings.chats_db)
 
     def ask(
         message: str,
@@ -75,13 +92,21 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         k: int,
         scope: list[str] | None = None,
         read: str = "Auto",
+        chat_id: str | None = None,
+        saved: list[int] | None = None,
+        search: str = "",
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
+        """Streams the answer; the question box is locked meanwhile (a second question
+        is refused visibly, not lost), and the answer is saved when it is complete."""
         question = (message or "").strip()
         if not question:
             raise _error("Type a question first.")
         chat = [*chat, {"role": "user", "content": plain(question)}]
         shown = [*chat, {"role": "assistant", "content": "…"}]
-        yield "", shown, turns, '<p class="source-meta">Searching the documents…</p>'
+        same = (gr.update(),) * 5  # the saved chat's outputs, untouched while streaming
+        searching = '<p class="source-meta">Searching the documents…</p>'
+        yield _question_box(True), shown, turns, searching, *same
         text = ""
         answer: Answer | None = None
         try:
@@ -94,26 +119,45 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                     text = ""
                 elif isinstance(event, Progress):
                     note = f"Reading the documents: {event.done} of {event.total} {event.what}"
-                    yield gr.update(), shown, turns, f'<p class="source-meta">{note}</p>'
+                    yield gr.update(), shown, turns, f'<p class="source-meta">{note}</p>', *same
                     continue
                 else:
                     answer = event
                     break
                 shown[-1] = {"role": "assistant", "content": plain(text) or "…"}
-                yield gr.update(), shown, turns, gr.update()
+                yield gr.update(), shown, turns, gr.update(), *same
         except Exception as exc:  # shown in the chat and the sources panel, never a traceback
             message = str(exc) if isinstance(exc, RagError) else f"internal error: {exc!r}"
             if not isinstance(exc, RagError):
                 logger.exception("answering %r failed", question)
             gr.Warning(message)
             shown[-1] = {"role": "assistant", "content": plain(f"Error: {message}")}
-            yield gr.update(), shown, turns, error_html(message)
+            yield _question_box(False), shown, turns, error_html(message), *same
             return
         assert answer is not None
-        label = "Partly answered: " if answer.outcome == "partial" else ""
-        shown[-1] = {"role": "assistant", "content": plain(label + answer.answer)}
+        shown[-1] = chats_ui.answer_message(answer)
         turns = [*turns, Turn(question=question, answer=answer.answer)]
-        yield gr.update(), shown, turns, sources_html(answer)
+        kept = save(answer, chat_id, list(saved or []), search, chats_ui.user_of(request))
+        yield _question_box(False), shown, turns, sources_html(answer), *kept
+
+    def save(
+        answer: Answer, chat_id: str | None, saved: list[int], search: str, user: str
+    ) -> tuple[Any, ...]:
+        """Adds the answer to its saved chat (a new one on the first question); the chat
+        goes on when saving fails, with a warning."""
+        if chats.store is None:
+            return chat_id, saved, gr.update(), gr.update(), gr.update()
+        try:
+            if chat_id is None:
+                chat_id = chats.store.create(user, answer.question).id
+            saved = [*saved, chats.store.add(chat_id, user, answer)]
+            chat = chats.store.chat(chat_id, user)
+        except RagError as exc:
+            gr.Warning(f"This answer was not saved: {exc}")
+            return chat_id, saved, gr.update(), gr.update(), gr.update()
+        listed = gr.update(choices=chats_ui.choices(chats, user, search), value=chat_id)
+        md, js = chats_ui.export_files(chat)
+        return chat_id, saved, listed, *_downloads(md, js)
 
     def api_ask(question: str, k: int = settings.retrieval.k) -> dict[str, Any]:
         """One question, no history: the whole `Answer` as JSON."""
@@ -122,8 +166,85 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         except RagError as exc:
             raise _error(str(exc)) from None
 
-    def new_chat() -> tuple[Messages, list[Turn], str]:
-        return [], [], ""
+    def new_chat() -> tuple[Any, ...]:
+        """An empty chat: nothing shown, nothing saved until its first answer."""
+        return [], [], "", None, [], gr.update(value=None), "", *_downloads(None, None)
+
+    def list_chats(search: str, request: gr.Request) -> Any:
+        return gr.update(choices=chats_ui.choices(chats, chats_ui.user_of(request), search))
+
+    def open_chat(chat_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+        if not chat_id or chats.store is None:
+            return new_chat()
+        try:
+            chat = chats.store.chat(chat_id, chats_ui.user_of(request))
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        last = chat.items[-1].answer if chat.items else None
+        return (
+            gr.update(value=chats_ui.messages_of(chat), feedback_value=chats_ui.feedback_of(chat)),
+            chats_ui.turns_of(chat),
+            sources_html(last) if last else "",
+            chat.id,
+            [e.id for e in chat.items],
+            gr.update(value=chat.id),
+            chat.title,
+            *_downloads(*chats_ui.export_files(chat)),
+        )
+
+    def rename_chat(chat_id: str | None, title: str, search: str, request: gr.Request) -> Any:
+        if not chat_id:
+            raise _error("Open a saved chat first.")
+        user = chats_ui.user_of(request)
+        try:
+            chats.require().rename(chat_id, user, title)
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        return gr.update(choices=chats_ui.choices(chats, user, search), value=chat_id)
+
+    def delete_chat(chat_id: str | None, search: str, request: gr.Request) -> tuple[Any, ...]:
+        if not chat_id:
+            raise _error("Open a saved chat first.")
+        user = chats_ui.user_of(request)
+        try:
+            chats.require().delete(chat_id, user)
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        gr.Info("Chat deleted.")
+        listed = gr.update(choices=chats_ui.choices(chats, user, search), value=None)
+        return *new_chat()[:5], listed, *new_chat()[6:]
+
+    def rate(saved: list[int], liked: gr.LikeData, request: gr.Request) -> tuple[Any, ...]:
+        """A thumb or a flag on one answer, saved with it; a thumb down offers a note.
+        Gradio gives True (Like), False (Dislike), a flag's text, or "" (taken back)."""
+        position = liked.index if isinstance(liked.index, int) else liked.index[0]
+        exchange = saved[position // 2] if 0 <= position // 2 < len(saved) else None
+        if exchange is None or chats.store is None:
+            return gr.update(), None, gr.update(visible=False)
+        given = liked.liked
+        rating = None if given == "" else 1 if given is True or given == "Like" else -1
+        note = given if isinstance(given, str) and given in chats_ui.NOTES else ""
+        try:
+            chats.store.rate(exchange, chats_ui.user_of(request), rating, note)
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        down = rating == -1
+        return gr.update(value=note), exchange if down else None, gr.update(visible=down)
+
+    def save_note(exchange: int | None, note: str, request: gr.Request) -> tuple[Any, Any]:
+        if exchange is None:
+            raise _error("Rate an answer down first.")
+        try:
+            chats.require().rate(exchange, chats_ui.user_of(request), -1, note)
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        gr.Info("Thanks: the note is saved with the answer.")
+        return gr.update(value=""), gr.update(visible=False)
+
+    def chats_banner() -> Any:
+        if chats.problem:
+            return gr.update(value=f"**Chats are not saved:** {chats.problem}", visible=True)
+        return gr.update(visible=False)
 
     def listing(search: str, page: float | None = 1) -> tuple:
         rows = documents.document_rows(pipeline, search)
@@ -181,9 +302,35 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
     with gr.Blocks(title="rag: ask your documents") as app:
         turns = gr.State([])
+        chat_id = gr.State(None)  # the saved chat shown; None until its first answer
+        saved = gr.State([])  # the saved id of each answer shown, in order
+        noting = gr.State(None)  # the answer a thumb down's note belongs to
         gr.Markdown("## Ask your documents\nAnswers cite the passages they come from.")
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"), gr.Row():
+                with gr.Column(scale=1, min_width=220, elem_id="chat-side"):
+                    clear = gr.Button("New chat", elem_id="new-chat", variant="secondary")
+                    banner = gr.Markdown(visible=False, elem_id="chats-banner")
+                    chat_search = gr.Textbox(
+                        label="Search chats", elem_id="chat-search", placeholder="Any word"
+                    )
+                    chat_list = gr.Radio(
+                        [], label="Saved chats", elem_id="chat-list", elem_classes="chat-list"
+                    )
+                    with gr.Accordion("This chat", open=False, elem_id="chat-tools"):
+                        chat_title = gr.Textbox(label="Name", elem_id="chat-title")
+                        with gr.Row():
+                            rename = gr.Button("Rename", size="sm", elem_id="chat-rename")
+                            remove_chat = gr.Button(
+                                "Delete", size="sm", variant="stop", elem_id="chat-delete"
+                            )
+                        with gr.Row():
+                            get_md = gr.DownloadButton(
+                                "Markdown", size="sm", interactive=False, elem_id="chat-md"
+                            )
+                            get_json = gr.DownloadButton(
+                                "JSON", size="sm", interactive=False, elem_id="chat-json"
+                            )
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
                         label="Chat",
@@ -191,18 +338,23 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         height=440,
                         render_markdown=False,
                         sanitize_html=True,
-                        feedback_options=None,
+                        feedback_options=chats_ui.FEEDBACK,
                         buttons=["copy"],
                     )
+                    with gr.Row(visible=False, elem_id="feedback-row") as feedback_row:
+                        note = gr.Textbox(
+                            label="What was wrong? (optional)",
+                            elem_id="feedback-note",
+                            scale=4,
+                        )
+                        save_note_button = gr.Button("Save note", elem_id="feedback-save", scale=1)
                     question = gr.Textbox(
                         label="Question",
                         elem_id="question",
-                        placeholder="Ask a question about the documents and press Enter",
+                        placeholder=ASK,
                         max_lines=4,
                     )
-                    with gr.Row():
-                        send = gr.Button("Ask", variant="primary", elem_id="ask")
-                        clear = gr.Button("New chat", elem_id="new-chat")
+                    send = gr.Button("Ask", variant="primary", elem_id="ask")
                     with gr.Row():
                         scope = gr.Dropdown(
                             label="Only these documents (none chosen: all)",
@@ -268,20 +420,29 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                     "read-only here."
                 )
 
+        saved_chat = [chat_id, saved, chat_list, get_md, get_json]
         chat_io = dict(
-            inputs=[question, chatbot, turns, k, scope, read],
-            outputs=[question, chatbot, turns, sources],
+            inputs=[question, chatbot, turns, k, scope, read, chat_id, saved, chat_search],
+            outputs=[question, chatbot, turns, sources, *saved_chat],
             concurrency_limit=settings.llm.parallel,
             concurrency_id="model",
         )
         question.submit(ask, api_name="chat_enter", api_visibility="private", **chat_io)
         send.click(ask, api_name="chat", **chat_io)
-        clear.click(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
-        chatbot.clear(new_chat, outputs=[chatbot, turns, sources], api_visibility="private")
+        fresh = [chatbot, turns, sources, chat_id, saved, chat_list, chat_title, get_md, get_json]
+        private: dict[str, Any] = dict(api_visibility="private")
+        clear.click(new_chat, outputs=fresh, **private)
+        chatbot.clear(new_chat, outputs=fresh, **private)
+        chat_list.input(open_chat, [chat_list], fresh, **private)
+        chat_search.change(list_chats, [chat_search], [chat_list], **private)
+        rename.click(rename_chat, [chat_id, chat_title, chat_search], [chat_list], **private)
+        remove_chat.click(delete_chat, [chat_id, chat_search], fresh, **private)
+        chatbot.like(rate, [saved], [note, noting, feedback_row], **private)
+        save_note_button.click(save_note, [noting, note], [note, feedback_row], **private)
+        app.load(list_chats, [chat_search], [chat_list], **private)
+        app.load(chats_banner, outputs=[banner], **private)
         shown = [table, chosen, page, count, scope]
-        ask_doc.click(
-            ask_document, [chosen], [scope, tabs, chatbot, turns, sources], api_visibility="private"
-        )
+        ask_doc.click(ask_document, [chosen], [scope, tabs, *fresh], **private)
         add.click(upload, [files, search, page], [status, files, *shown], api_visibility="private")
         remove.click(delete, [chosen, search, page], [status, *shown], api_visibility="private")
         refresh.click(reindex, [search, page], [status, *shown], api_visibility="private")

@@ -2,6 +2,7 @@
 FastAPI app served by uvicorn."""
 
 import socket
+import sys
 import threading
 import time
 
@@ -10,15 +11,19 @@ import uvicorn
 from fastapi import FastAPI
 
 from rag.api.app import create_api
+from rag.chats.store import SavedChats
 from rag.pipeline import Pipeline
 from ui.app import build_app
 from ui.render import CSS
 
 
-def create_app(pipeline: Pipeline, *, auth: tuple[str, str] | None = None) -> FastAPI:
+def create_app(pipeline: Pipeline, *, auth: list[tuple[str, str]] | None = None) -> FastAPI:
     ui = pipeline.settings.ui
-    app = create_api(pipeline, login_required=auth is not None)
-    blocks = build_app(pipeline)
+    chats = SavedChats.open(pipeline.settings.chats_db)  # one store for the chat and the API
+    if chats.problem:
+        print(f"rag ui: {chats.problem}", file=sys.stderr, flush=True)
+    app = create_api(pipeline, login_required=auth is not None, chats=chats)
+    blocks = build_app(pipeline, chats)
     blocks.queue(default_concurrency_limit=pipeline.settings.llm.parallel)
     return gr.mount_gradio_app(
         app,
@@ -40,7 +45,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family)
 
 
-def serve(pipeline: Pipeline, *, auth: tuple[str, str] | None = None) -> None:
+def serve(pipeline: Pipeline, *, auth: list[tuple[str, str]] | None = None) -> None:
     """Serve until interrupted; prints the URLs once the page can be opened, then loads
     the model (the API answers 503 until it is ready)."""
     ui = pipeline.settings.ui

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import rag
+from rag.api.chats import chats_router
 from rag.api.errors import install_error_handlers
 from rag.api.routes import api_router, fallback
+from rag.chats.store import SavedChats
 from rag.pipeline import Pipeline
 
 DESCRIPTION = """\
@@ -20,13 +22,16 @@ passages. `POST /v1/search` returns passages without the model. Send
 """
 
 
-def create_api(pipeline: Pipeline, *, login_required: bool = False) -> FastAPI:
+def create_api(
+    pipeline: Pipeline, *, login_required: bool = False, chats: SavedChats | None = None
+) -> FastAPI:
     # No /docs: Swagger UI loads its scripts from a CDN, and this runs offline.
     app = FastAPI(
         title="rag", version=rag.__version__, description=DESCRIPTION, docs_url=None, redoc_url=None
     )
     install_error_handlers(app)
     router = api_router(pipeline, login_required=login_required)
+    router.include_router(chats_router(chats or SavedChats.open(pipeline.settings.chats_db)))
     app.include_router(router)
     app.mount("/v1", fallback(router))
 

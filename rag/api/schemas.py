@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.answer import Answer
+from rag.chats.records import ChatInfo
 from rag.retrieval import Passage
 
 MODEL_ID = "rag"
@@ -108,6 +109,11 @@ class Model(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[Model]
+
+
+class ChatList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ChatInfo]
 
 
 class SearchRequest(BaseModel):

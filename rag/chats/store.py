@@ -8,6 +8,7 @@ is not the user's is treated as missing, so its existence is not given away.
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -171,15 +172,16 @@ class ChatStore:
         with self._session() as session:
             session.delete(self._owned(session, chat_id, user))
 
-    def rate(self, exchange_id: int, user: str | None, rating: int, note: str = "") -> None:
-        """Feedback on one answer: +1 or -1, with an optional note (kept with the answer)."""
-        if rating not in (1, -1):
-            raise RagError("a rating is +1 or -1")
+    def rate(self, exchange_id: int, user: str | None, rating: int | None, note: str = "") -> None:
+        """Feedback on one answer: +1 or -1 with an optional note, or None to take it back."""
+        if rating not in (1, -1, None):
+            raise RagError("a rating is +1 or -1 (or none)")
         with self._session() as session:
             row = session.get(ExchangeRow, exchange_id)
             if row is None or (user is not None and row.chat.user != user):
                 raise MissingChat(f"no saved answer {exchange_id}")
-            row.rating, row.note, row.rated = rating, note.strip() or None, _now()
+            row.rating, row.note = rating, (note.strip() or None) if rating else None
+            row.rated = _now() if rating else None
 
     def flagged(self, user: str | None = None) -> list[tuple[ChatInfo, SavedExchange]]:
         """Answers rated down, oldest first, each with its chat (for the earlier turns)."""
@@ -195,3 +197,24 @@ class ChatStore:
             return [
                 (ChatInfo.of(row.chat, 0), SavedExchange.of(row)) for row in session.scalars(query)
             ]
+
+
+@dataclass
+class SavedChats:
+    """The chat store, or why it could not be opened: the chat answers either way, and
+    the front ends say once that it is not saving."""
+
+    store: ChatStore | None
+    problem: str | None = None
+
+    @classmethod
+    def open(cls, path: Path) -> "SavedChats":
+        try:
+            return cls(ChatStore(path))
+        except ChatStoreError as error:
+            return cls(None, str(error))
+
+    def require(self) -> ChatStore:
+        if self.store is None:
+            raise ChatStoreError(self.problem or "chats are not saved")
+        return self.store
