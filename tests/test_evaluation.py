@@ -115,6 +115,28 @@ def test_bad_question_sets_are_reported(tmp_path: Path, content: str, message: s
         load_question_set(path)
 
 
+def test_a_schema_error_names_its_line_and_field(tmp_path: Path):
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "corpus: docs\n"
+        "questions:\n"
+        "  - id: fine\n"
+        "    question: q\n"
+        "    answerable: false\n"
+        "    reference: r\n"
+        "  - id: bad\n"
+        "    question: q\n"
+        "    answerable: maybe\n"
+        "    reference: r\n"
+    )
+    with pytest.raises(RagError) as raised:
+        load_question_set(path)
+    assert str(raised.value).startswith(f"question set {path}, line 9: questions.1.answerable:")
+    path.write_text("corpus: docs\nquestions:\n  - id: lost\n    question: q\n")
+    with pytest.raises(RagError, match=r"line 3: questions\.0\.answerable: Field required"):
+        load_question_set(path)  # a missing field: the line of its question
+
+
 def _answer(text: str, refused: bool, cited: list[str], seconds: float) -> Answer:
     passages = [
         Passage(

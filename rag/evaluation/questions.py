@@ -62,9 +62,30 @@ class QuestionSet(BaseModel):
         return self
 
 
+def _line(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the YAML node at `loc` (a pydantic error's path), or of the nearest
+    enclosing one when the field is missing."""
+    node = yaml.compose(text)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [v for k, v in node.value if getattr(k, "value", None) == str(part)]
+            if not found:
+                break
+            node = found[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+        else:
+            break
+    return node.start_mark.line + 1 if node is not None else None
+
+
 def load_question_set(path: Path) -> QuestionSet:
+    text = ""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
         questions = QuestionSet.model_validate(data)
     except OSError as exc:
         raise RagError(f"cannot read question set {path}: {exc.strerror or exc}") from None
@@ -72,8 +93,10 @@ def load_question_set(path: Path) -> QuestionSet:
         raise RagError(f"question set {path} is not valid YAML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise RagError(f"question set {path}: {where}: {first['msg']}") from None
+        where = ".".join(str(p) for p in first["loc"]) or "the file"
+        line = _line(text, tuple(first["loc"]))
+        at = f", line {line}" if line else ""
+        raise RagError(f"question set {path}{at}: {where}: {first['msg']}") from None
     expanded = (p for c in questions.corpus for p in _expand(path, path.parent / c))
     questions.corpus = list(dict.fromkeys(expanded))  # a symlink names its target once
     return questions
