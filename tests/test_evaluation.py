@@ -485,3 +485,37 @@ def test_names_no_document_holds_are_counted(embeddings):
         question, _answer("Meta [1] and OpenAI [1].", False, [TEXT], 1.0), embeddings, vocabulary
     )
     assert held.invented == []
+
+
+def test_a_run_reports_progress_and_stops_when_asked(tmp_path: Path, tiny_set: Path):
+    import threading
+
+    from rag.evaluation.runner import EvalCancelled, run_eval
+    from rag.settings import Settings
+
+    question_set = load_question_set(tiny_set)
+    assert len(question_set.questions) >= 3
+    seen: list[tuple[str, int, int]] = []
+    stop = threading.Event()
+
+    def listener(what: str, done: int, total: int, unit: str) -> None:
+        seen.append((unit, done, total))
+        if unit == "questions" and done == 1:
+            stop.set()
+
+    with pytest.raises(EvalCancelled, match="cancelled after 1 questions"):
+        run_eval(
+            question_set,
+            Settings(data_dir=tmp_path / "data"),
+            name="x",
+            overrides={},
+            questions_file=tiny_set,
+            work_dir=tmp_path / "work",
+            retrieval_only=True,
+            progress=False,
+            listener=listener,
+            stop=stop,
+        )
+    asked = [s for s in seen if s[0] == "questions"]
+    assert asked[-1] == ("questions", 1, len(question_set.questions))
+    assert any(unit != "questions" for unit, _, _ in seen)  # indexing reported too

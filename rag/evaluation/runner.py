@@ -3,6 +3,7 @@
 import hashlib
 import json
 import statistics
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -20,7 +21,7 @@ from rag.evaluation import metrics
 from rag.evaluation.questions import Question, QuestionSet
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
-from rag.progress import Progress
+from rag.progress import Listener, Progress
 from rag.retrieval import Passage
 from rag.settings import Settings
 
@@ -170,6 +171,10 @@ def _right_and_cited(result: QuestionResult) -> bool:
     return answered and (result.fact_coverage or 0) >= 1 and any(result.citations_correct)
 
 
+class EvalCancelled(RagError):
+    """The run was stopped by its user."""
+
+
 def index_settings(settings: Settings, root: Path) -> Settings:
     """An index per chunking and embedding configuration, kept between runs."""
     shape = {
@@ -195,14 +200,23 @@ def run_eval(
     work_dir: Path,
     retrieval_only: bool = False,
     progress: bool | None = None,
+    listener: Listener | None = None,
+    stop: threading.Event | None = None,
 ) -> EvalReport:
-    """Answer every question and judge it; with `retrieval_only`, only retrieve (no model)."""
+    """Answer every question and judge it; with `retrieval_only`, only retrieve (no model).
+    `listener` follows the progress (the browser's bar); setting `stop` ends the run after
+    the questions being answered, with an `EvalCancelled`."""
     started = time.perf_counter()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     settings = index_settings(settings, work_dir)
     pipeline = Pipeline.from_settings(settings)
     report = ingest(
-        question_set.corpus, pipeline.store, pipeline.embeddings, settings, progress=progress
+        question_set.corpus,
+        pipeline.store,
+        pipeline.embeddings,
+        settings,
+        progress=progress,
+        listener=listener,
     )
     if report.failed or not pipeline.store.sources():
         problems = "; ".join(f"{p.path}: {p.reason}" for p in report.failed) or "no documents"
@@ -225,12 +239,18 @@ def run_eval(
     workers = 1 if retrieval_only or settings.llm.base_url else settings.llm.parallel
     questions = question_set.questions
     order = range(len(questions)) if retrieval_only else _cache_friendly(pipeline, questions)
-    with Progress(enabled=progress) as bar, ThreadPoolExecutor(workers) as pool:
+    with (
+        Progress(enabled=progress, listener=listener) as bar,
+        ThreadPoolExecutor(workers) as pool,
+    ):
         task = bar.task(f"Eval {name}", total=len(questions), unit="questions")
         futures = {i: pool.submit(evaluate, questions[i]) for i in order}
-        for future in as_completed(futures.values()):
+        for answered, future in enumerate(as_completed(futures.values()), start=1):
             future.result()
             task.advance()
+            if stop is not None and stop.is_set():
+                pool.shutdown(cancel_futures=True)
+                raise EvalCancelled(f"evaluation cancelled after {answered} questions")
         results = [futures[i].result() for i in range(len(questions))]
     return EvalReport(
         name=name,
