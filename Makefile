@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# --no-compile: bytecode is written on first import instead of for every file of torch
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q --no-compile
 QUESTION ?= What did the Meta spokesperson say?
 
 CHROMIUM := /usr/bin/chromium

@@ -469,7 +469,7 @@ def _overrides(config: str) -> dict[str, Any]:
 def _eval(args: argparse.Namespace, settings: "Settings") -> int:
     from rich.console import Console
 
-    from rag.evaluation.questions import load_question_set
+    from rag.evaluation.questions import keep_only, load_question_set
     from rag.evaluation.report import (
         calibration_line,
         check,
@@ -483,12 +483,7 @@ def _eval(args: argparse.Namespace, settings: "Settings") -> int:
 
     question_set = load_question_set(args.questions)
     if args.only:
-        wanted = {w.strip() for w in args.only.split(",")}
-        question_set.questions = [
-            q for q in question_set.questions if q.id in wanted or wanted & set(q.tags)
-        ]
-        if not question_set.questions:
-            raise RagError(f"no question has an id or tag in: {args.only}")
+        keep_only(question_set, args.only)
     thresholds_file = args.thresholds or args.questions.with_suffix(".thresholds.toml")
     thresholds = load_thresholds(thresholds_file) if args.check else None
     out = args.out or settings.data_dir / "eval" / args.questions.stem

@@ -359,6 +359,7 @@ def test_saved_chats_are_listed_and_exported(pipeline, tmp_path):
     missing = client.get("/v1/chats/nope", headers=AUTH)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "chat_not_found"
     assert client.get("/v1/chats").status_code == 401  # the API key still guards them
+    assert client.request("TRACE", "/v1/chats", headers=AUTH).status_code == 405
 
 
 def test_an_unreadable_chat_store_is_a_503_naming_why(pipeline, tmp_path):

@@ -204,20 +204,38 @@ def test_reindex_picks_up_changed_files_and_drops_vanished_ones(tmp_path, pipeli
     assert list(pipeline.store.sources()) == [str(folder / "a.txt")]
 
 
-def test_the_evaluation_tab_shows_the_newest_report_sandboxed(tmp_path):
-    from ui.reports import report_view
+def test_the_evaluation_tab_lists_runs_newest_first_and_compares_two(tmp_path):
+    from ui.evaluation import compare, reports
 
-    assert report_view(tmp_path)[0].startswith("No report yet")
-    for name, started in (("old", "2026-01-01"), ("new", "2026-02-02")):
+    assert compare(None, None)[0].startswith("No report yet")
+    for name, started, hit in (("old", "2026-01-01", 0.8), ("new", "2026-02-02", 0.9)):
         folder = tmp_path / "eval" / "article" / name
         folder.mkdir(parents=True)
-        report = {"name": name, "started": started, "seconds": 3, "summary": {"hit_at_3": 0.9}}
+        report = {"name": name, "started": started, "seconds": 3, "summary": {"hit_at_3": hit}}
         (folder / "report.json").write_text(json.dumps(report), encoding="utf-8")
         (folder / "report.html").write_text(f"<h1>{name} & co</h1>", encoding="utf-8")
         time.sleep(0.01)
-    heading, rows, frame = report_view(tmp_path)
+    newest, older = reports(tmp_path)
+    assert newest.parent.name == "new" and older.parent.name == "old"
+    heading, rows, frame = compare(newest, None)
     assert "`new`" in heading and rows == [["hit_at_3", 0.9]]
     assert 'sandbox=""' in frame and "&lt;h1&gt;new &amp; co" in frame
+    heading, rows, _ = compare(newest, older)
+    assert "compared with `old`" in heading and rows == [["hit_at_3", 0.9, 0.8]]
+
+
+def test_an_uploaded_question_set_with_a_schema_error_names_line_and_field(tmp_path):
+    from rag.errors import RagError
+    from ui.evaluation import UPLOAD, load_set
+
+    upload = tmp_path / "mine.yaml"
+    upload.write_text("corpus: docs\nquestions:\n  - id: a\n    question: q\n    answerable: 3\n")
+    with pytest.raises(RagError, match=r"line 5: questions\.0\.answerable"):
+        load_set(UPLOAD, str(upload), "", tmp_path / "data")
+    with pytest.raises(RagError, match="upload first"):
+        load_set(UPLOAD, None, "", tmp_path / "data")
+    path, article = load_set("article", None, "whole", tmp_path / "data")
+    assert path.name == "article.yaml" and {q.id for q in article.questions} >= {"whole-summary"}
 
 
 def test_a_long_document_list_is_paged() -> None:

@@ -3,6 +3,7 @@ Debian's headless chromium through playwright, and by `gradio_client`."""
 
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -292,6 +293,36 @@ def test_a_chat_is_saved_reopens_after_a_reload_and_takes_feedback(browser, serv
     assert main([*evaluate, "--retrieval-only", "--out", str(out)]) == 0
     report = json.loads(next(out.rglob("report.json")).read_text(encoding="utf-8"))
     assert report["summary"]["hit_at_3"] == 1
+
+
+def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(page, tmp_path):
+    tab = page.page
+    tab.get_by_role("tab", name="Evaluation").click()
+    status = tab.locator("#eval-status")
+
+    def choose(option: str) -> None:
+        tab.locator("#eval-set input").click()
+        tab.get_by_role("option", name=option, exact=True).click()
+
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("corpus: corpus\nquestions:\n  - id: a\n    question: q\n    answerable: 3\n")
+    choose("An uploaded question set")
+    tab.locator("#eval-upload input[type=file]").set_input_files(str(bad))
+    tab.locator("#eval-run").click()
+    expect(tab.get_by_text("line 5: questions.0.answerable", exact=False).first).to_be_visible()
+
+    choose("article")
+    tab.locator("#eval-only textarea").fill("whole-summary,whole-count-rivals")
+    tab.locator("#eval-run").click()
+    expect(status).to_contain_text("Done: article.yaml, 2 questions", timeout=ANSWER_TIMEOUT_MS)
+    expect(tab.locator("#eval-table")).to_contain_text("fact_coverage")
+    expect(tab.locator("#eval-runs input")).to_have_value(re.compile(r"^article · browser-"))
+
+    tab.locator("#eval-only textarea").fill("")  # all 54: long enough to cancel
+    tab.locator("#eval-run").click()
+    expect(status).to_contain_text("Answering:", timeout=ANSWER_TIMEOUT_MS)
+    tab.locator("#eval-cancel").click()
+    expect(status).to_contain_text("Cancelled")
 
 
 def test_saved_chats_survive_a_restart(browser, server, model_file):

@@ -7,6 +7,7 @@ further users wait in Gradio's visible queue.
 """
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,8 @@ from rag.ingest import IngestReport
 from rag.pipeline import Pipeline
 from rag.progress import Listener
 from ui import chats as chats_ui
-from ui import documents
+from ui import documents, evaluation
 from ui.render import error_html, plain, sources_html
-from ui.reports import report_view
 
 logger = logging.getLogger(__name__)
 ROUTES = {"Auto": "auto", "Passages": "passages", "Whole documents": "document"}
@@ -297,8 +297,64 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
             raise _error("Pick a document to ask about.")
         return [source], gr.Tabs(selected="chat"), *new_chat()
 
-    def latest_eval() -> tuple[str, list[list[object]], str]:
-        return report_view(settings.data_dir)
+    def runs(chosen: str | None = None) -> tuple[Any, Any]:
+        """The runs' two pickers: every report, newest first (the first one chosen)."""
+        found = [(evaluation.run_label(p), str(p)) for p in evaluation.reports(settings.data_dir)]
+        first = chosen or (found[0][1] if found else None)
+        return gr.update(choices=found, value=first), gr.update(choices=found, value=None)
+
+    def show_runs(first: str | None, second: str | None) -> tuple[Any, ...]:
+        heading, rows, frame = evaluation.compare(
+            Path(first) if first else None, Path(second) if second else None
+        )
+        headers = ["metric", "run", "compared"] if second else ["metric", "run"]
+        return heading, gr.update(value=rows, headers=headers), frame
+
+    def refresh_runs() -> tuple[Any, ...]:
+        first, second = runs()
+        return first, second, *show_runs(first["value"], None)
+
+    stops: dict[str, threading.Event] = {}  # each session's running evaluation
+
+    def run_set(
+        choice: str,
+        upload: str | None,
+        only: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),
+    ) -> Iterator[tuple[Any, ...]]:
+        """Validates the set, then streams the run's progress. Cancel sets this
+        session's stop, which ends the run after the question being answered."""
+        try:
+            path, question_set = evaluation.load_set(choice, upload, only, settings.data_dir)
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        count = len(question_set.questions)
+        unchanged = (gr.update(),) * 5
+        yield f"Running {path.name}: {count} questions…", *unchanged
+        stop = stops[request.session_hash or ""] = threading.Event()
+        try:
+            for step in evaluation.run(path, question_set, settings, stop):
+                if isinstance(step, Path):
+                    first, second = runs(str(step))
+                    done = f"Done: {path.name}, {count} questions. Its report is shown below."
+                    yield done, first, second, *show_runs(str(step), None)
+                    return
+                what, done_count, total = step
+                if total:
+                    progress((done_count, total), desc=what, unit="")
+                yield f"{what}: {done_count} of {total}", *unchanged
+        except RagError as exc:
+            raise _error(str(exc)) from None
+        finally:
+            stops.pop(request.session_hash or "", None)
+
+    def cancel_run(request: gr.Request) -> str:
+        stop = stops.pop(request.session_hash or "", None)
+        if stop is None or stop.is_set():
+            return "No run to cancel."
+        stop.set()
+        return "Cancelled: the run stops after the question being answered."
 
     with gr.Blocks(title="rag: ask your documents") as app:
         turns = gr.State([])
@@ -402,12 +458,43 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
                     ask_doc = gr.Button("Ask this document", elem_id="ask-doc")
                     remove = gr.Button("Delete from the index", variant="stop")
                     refresh = gr.Button("Re-index changed files")
-            with gr.Tab("Evaluation"):
+            with gr.Tab("Evaluation", id="evaluation"):
+                gr.Markdown(
+                    "Run a question set with the live model and index settings; each run "
+                    "is kept, and two can be compared. Chat questions are answered between "
+                    "the run's questions."
+                )
+                with gr.Row():
+                    eval_set = gr.Dropdown(
+                        [*evaluation.bundled_sets(), evaluation.UPLOAD],
+                        value="article" if "article" in evaluation.bundled_sets() else None,
+                        label="Question set",
+                        elem_id="eval-set",
+                        scale=2,
+                    )
+                    eval_only = gr.Textbox(
+                        label="Only these question ids or tags (optional, comma-separated)",
+                        elem_id="eval-only",
+                        scale=2,
+                    )
+                    eval_upload = gr.File(
+                        label="Question set to upload (.yaml)",
+                        file_types=[".yaml", ".yml"],
+                        elem_id="eval-upload",
+                        scale=2,
+                    )
+                with gr.Row():
+                    eval_run = gr.Button("Run", variant="primary", elem_id="eval-run")
+                    eval_cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel")
+                eval_status = gr.Markdown(elem_id="eval-status")
+                with gr.Row():
+                    eval_first = gr.Dropdown(label="Run", elem_id="eval-runs", scale=3)
+                    eval_second = gr.Dropdown(label="Compare with", elem_id="eval-compare", scale=3)
+                    eval_refresh = gr.Button("Refresh", elem_id="eval-refresh", scale=1)
                 eval_heading = gr.Markdown(elem_id="eval-heading")
                 eval_table = gr.Dataframe(
-                    headers=["metric", "value"], interactive=False, elem_id="eval-table"
+                    headers=["metric", "run"], interactive=False, elem_id="eval-table"
                 )
-                eval_refresh = gr.Button("Show the latest report")
                 eval_frame = gr.HTML(elem_id="eval-report")
             with gr.Tab("Settings"):
                 k = gr.Slider(1, 10, value=settings.retrieval.k, step=1, label="Passages (k)")
@@ -449,9 +536,21 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
         search.change(first_page, [search], shown, api_visibility="private")
         page.input(listing, [search, page], shown, api_visibility="private")
         app.load(listing, [search, page], shown, api_visibility="private")
-        eval_outputs = [eval_heading, eval_table, eval_frame]
-        app.load(latest_eval, outputs=eval_outputs, api_visibility="private")
-        eval_refresh.click(latest_eval, outputs=eval_outputs, api_visibility="private")
+        shown_run = [eval_heading, eval_table, eval_frame]
+        picked = [eval_first, eval_second]
+        app.load(refresh_runs, outputs=[*picked, *shown_run], **private)
+        eval_refresh.click(refresh_runs, outputs=[*picked, *shown_run], **private)
+        eval_first.input(show_runs, picked, shown_run, **private)
+        eval_second.input(show_runs, picked, shown_run, **private)
+        running = eval_run.click(
+            run_set,
+            [eval_set, eval_upload, eval_only],
+            [eval_status, *picked, *shown_run],
+            concurrency_limit=1,
+            concurrency_id="eval",
+            **private,
+        )
+        eval_cancel.click(cancel_run, outputs=[eval_status], cancels=[running], **private)
         gr.api(
             api_ask, api_name="ask", concurrency_limit=settings.llm.parallel, concurrency_id="model"
         )

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 import rag
-from rag.api.chats import chats_router
+from rag.api.chats import add_chat_routes
 from rag.api.errors import install_error_handlers
 from rag.api.routes import api_router, fallback
 from rag.chats.store import SavedChats
@@ -31,7 +31,7 @@ def create_api(
     )
     install_error_handlers(app)
     router = api_router(pipeline, login_required=login_required)
-    router.include_router(chats_router(chats or SavedChats.open(pipeline.settings.chats_db)))
+    add_chat_routes(router, chats or SavedChats.open(pipeline.settings.chats_db))
     app.include_router(router)
     app.mount("/v1", fallback(router))
 

@@ -20,8 +20,8 @@ MISSING = {404: {"model": ErrorResponse, "description": "No such chat"}}
 MARKDOWN = {200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}}
 
 
-def chats_router(chats: SavedChats) -> APIRouter:
-    router = APIRouter(responses=UNAVAILABLE)
+def add_chat_routes(router: APIRouter, chats: SavedChats) -> None:
+    """On the API's own router (not an included one), so its 404/405 fallback knows them."""
 
     def store():  # noqa: ANN202  (the store, or a 503 naming why not)
         try:
@@ -29,7 +29,12 @@ def chats_router(chats: SavedChats) -> APIRouter:
         except ChatStoreError as exc:
             raise ApiError(503, str(exc), type="server_error", code="chats_unavailable") from None
 
-    @router.get("/chats", response_model=ChatList, summary="Saved chats, newest first")
+    @router.get(
+        "/chats",
+        response_model=ChatList,
+        responses=UNAVAILABLE,
+        summary="Saved chats, newest first",
+    )
     def list_chats(
         search: Annotated[str, Query(max_length=500)] = "",
         user: Annotated[str | None, Query(max_length=200)] = None,
@@ -39,7 +44,7 @@ def chats_router(chats: SavedChats) -> APIRouter:
     @router.get(
         "/chats/{chat_id}",
         response_model=SavedChat,
-        responses={**MISSING, **MARKDOWN},
+        responses={**MISSING, **UNAVAILABLE, **MARKDOWN},
         summary="One saved chat with every answer whole, or as Markdown",
     )
     def get_chat(
@@ -52,5 +57,3 @@ def chats_router(chats: SavedChats) -> APIRouter:
         if format == "md":
             return PlainTextResponse(to_markdown(chat), media_type="text/markdown")
         return chat
-
-    return router

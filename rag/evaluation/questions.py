@@ -81,7 +81,8 @@ def _line(text: str, loc: tuple[int | str, ...]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
-def load_question_set(path: Path) -> QuestionSet:
+def load_question_set(path: Path, root: Path | None = None) -> QuestionSet:
+    """`root`: where relative corpus paths start (default: the set's own folder)."""
     text = ""
     try:
         text = path.read_text(encoding="utf-8")
@@ -97,9 +98,20 @@ def load_question_set(path: Path) -> QuestionSet:
         line = _line(text, tuple(first["loc"]))
         at = f", line {line}" if line else ""
         raise RagError(f"question set {path}{at}: {where}: {first['msg']}") from None
-    expanded = (p for c in questions.corpus for p in _expand(path, path.parent / c))
+    base = root or path.parent
+    expanded = (p for c in questions.corpus for p in _expand(path, base / c))
     questions.corpus = list(dict.fromkeys(expanded))  # a symlink names its target once
     return questions
+
+
+def keep_only(question_set: QuestionSet, only: str) -> None:
+    """Keeps the questions whose id or one of whose tags is in `only` (comma-separated)."""
+    wanted = {w.strip() for w in only.split(",") if w.strip()}
+    question_set.questions = [
+        q for q in question_set.questions if q.id in wanted or wanted & set(q.tags)
+    ]
+    if not question_set.questions:
+        raise RagError(f"no question has an id or tag in: {only}")
 
 
 def _expand(set_file: Path, entry: Path) -> list[Path]:
