@@ -247,3 +247,18 @@ def test_a_long_document_list_is_paged() -> None:
     assert documents.page_of(rows, 0)[0][0][0] == "doc000.txt"
     assert documents.page_of(rows[:1], 1)[2] == "1 document"
     assert documents.page_of([], 1)[2] == "No documents match."
+
+
+def test_a_damaged_chat_store_is_one_line_in_the_page_and_the_chat_still_builds(tmp_path, pipeline):
+    from rag.chats.store import SavedChats
+    from ui.app import build_app
+
+    bad = tmp_path / "chats.sqlite"
+    bad.write_bytes(b"not sqlite" * 100)
+    app = build_app(pipeline, SavedChats.open(bad))
+    [banner] = [f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "chats_banner"]
+    shown = banner()
+    assert shown["visible"] is True
+    assert shown["value"].startswith("**Chats are not saved:** the saved chats in")
+    assert "file is not a database" in shown["value"] and "\n" not in shown["value"]
+    assert bad.read_bytes() == b"not sqlite" * 100  # left for the user to look at

@@ -1,9 +1,11 @@
 """The browser chat: a Gradio Blocks app over one `Pipeline`.
 
 It never retrieves or prompts by itself: every answer is a `QAChain.stream` of the
-shared pipeline, so the chat shows exactly what `rag ask` and `rag eval` see. History
-lives in per-session state; the model serves `llm.parallel` questions at a time and
-further users wait in Gradio's visible queue.
+shared pipeline, so the chat shows exactly what `rag ask` and `rag eval` see. The
+conversation being shown lives in per-session state and is saved as it goes
+(`ui/chats.py`); the model serves `llm.parallel` questions at a time and further users
+wait in Gradio's visible queue. Evaluation runs (`ui/evaluation.py`) share the model
+question by question.
 """
 
 import logging
