@@ -295,7 +295,7 @@ def test_a_chat_is_saved_reopens_after_a_reload_and_takes_feedback(browser, serv
     assert report["summary"]["hit_at_3"] == 1
 
 
-def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(page, tmp_path):
+def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(browser, page, tmp_path):
     tab = page.page
     tab.get_by_role("tab", name="Evaluation").click()
     status = tab.locator("#eval-status")
@@ -318,9 +318,16 @@ def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(page, tmp_pa
     expect(tab.locator("#eval-table")).to_contain_text("fact_coverage")
     expect(tab.locator("#eval-runs input")).to_have_value(re.compile(r"^article · browser-"))
 
-    tab.locator("#eval-only textarea").fill("")  # all 54: long enough to cancel
+    tab.locator("#eval-only textarea").fill("")  # all 54: long enough to chat, then cancel
     tab.locator("#eval-run").click()
     expect(status).to_contain_text("Answering:", timeout=ANSWER_TIMEOUT_MS)
+    other = Page(browser, page.url)  # another user chats meanwhile: answered, not queued
+    try:
+        other.ask("Why did Meta delay releasing Behemoth?")
+        assert "underwhelming" in other.wait_answer()
+    finally:
+        other.context.close()
+    expect(status).not_to_contain_text("Done")  # the run was still going
     tab.locator("#eval-cancel").click()
     expect(status).to_contain_text("Cancelled")
 
