@@ -185,7 +185,7 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
         last = chat.items[-1].answer if chat.items else None
         return (
             gr.update(value=chats_ui.messages_of(chat), feedback_value=chats_ui.feedback_of(chat)),
-            chats_ui.turns_of(chat),
+            chat.turns(),
             sources_html(last) if last else "",
             chat.id,
             [e.id for e in chat.items],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.answer import Answer, Turn
+from rag.answer import Answer
 from rag.chats.export import export
 from rag.chats.records import SavedChat
 from rag.chats.store import SavedChats
@@ -55,10 +55,6 @@ def messages_of(chat: SavedChat) -> Messages:
     for item in chat.items:
         shown += [{"role": "user", "content": plain(item.question)}, answer_message(item.answer)]
     return shown
-
-
-def turns_of(chat: SavedChat) -> list[Turn]:
-    return chat.turns()
 
 
 def export_files(chat: SavedChat) -> tuple[str, str]:

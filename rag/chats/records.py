@@ -59,7 +59,7 @@ class SavedChat(ChatInfo):
     items: list[SavedExchange] = []
 
     @classmethod
-    def of(cls, row: "ChatRow", exchanges: int = 0) -> "SavedChat":
+    def whole(cls, row: "ChatRow") -> "SavedChat":
         items = [SavedExchange.of(e) for e in row.exchanges]
         return cls(**ChatInfo.of(row, len(items)).model_dump(), items=items)
 

@@ -160,7 +160,7 @@ class ChatStore:
 
     def chat(self, chat_id: str, user: str | None) -> SavedChat:
         with self._session() as session:
-            return SavedChat.of(self._owned(session, chat_id, user))
+            return SavedChat.whole(self._owned(session, chat_id, user))
 
     def rename(self, chat_id: str, user: str | None, title: str) -> None:
         if not (title := " ".join(title.split())):
