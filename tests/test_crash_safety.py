@@ -64,11 +64,13 @@ def records_written(db: Path) -> int:
 
 @pytest.mark.slow
 def test_an_ingest_killed_halfway_completes_on_the_next_run(tmp_path):
-    folder = make_folder(tmp_path / "docs", files=160)
-    settings = Settings(data_dir=tmp_path / "index")
+    # Batches of 64 (not 256): killed after the first, with a third of the files to embed.
+    folder = make_folder(tmp_path / "docs", files=60)
+    settings = Settings(data_dir=tmp_path / "index", store={"index_batch_size": 64})
     wanted = expected_ids(folder, settings)
     env = {
         "RAG_DATA_DIR": str(settings.data_dir),
+        "RAG_STORE__INDEX_BATCH_SIZE": "64",
         "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
     }
     child = subprocess.Popen(
@@ -90,9 +92,7 @@ def test_an_ingest_killed_halfway_completes_on_the_next_run(tmp_path):
     vectors, records = index_state(settings)
     assert records <= vectors  # vectors are written before their records
 
-    again = run_rag(
-        "ingest", str(folder), cwd=tmp_path, env={"RAG_DATA_DIR": str(settings.data_dir)}
-    )
+    again = run_rag("ingest", str(folder), cwd=tmp_path, env=env)
     assert again.code == 0, again.stderr
     vectors, records = index_state(settings)
     assert vectors == records == wanted  # complete, no duplicates, no orphans

@@ -1,8 +1,9 @@
 """Many real documents: Git's HTML manual (Debian's git-doc, which `make test` installs).
 
 The whole manual (205 pages, ~6,600 chunks) takes minutes to embed on two cores, so
-these tests index a part of it: the 100 shortest pages plus every gold source under
-100 kB (all but git-config.html, whose 513 chunks repeat other pages' settings).
+these tests index a part of it: the 50 shortest pages plus every gold source under
+100 kB (all but git-config.html, whose 513 chunks repeat other pages' settings), 76
+pages in all (100 shortest before: 117 pages, 30 s more, hit@3 0.708).
 """
 
 from pathlib import Path
@@ -48,7 +49,7 @@ def subset(gitdoc: QuestionSet, tmp_path_factory: pytest.TempPathFactory) -> Que
     others = sorted(
         (p for p in gitdoc.corpus if p.name not in gold), key=lambda p: p.stat().st_size
     )
-    files = [p for p in gitdoc.corpus if p.name in gold] + others[:100]
+    files = [p for p in gitdoc.corpus if p.name in gold] + others[:50]
     names = {p.name for p in files}
     questions = [q for q in gitdoc.questions if set(q.sources) <= names]
     return QuestionSet(corpus=files, questions=questions)
@@ -60,10 +61,10 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_hybrid_retrieval_finds_the_right_page_among_a_hundred(
+def test_hybrid_retrieval_finds_the_right_page_among_many(
     subset: QuestionSet, work_dir: Path
 ) -> None:
-    assert len(subset.corpus) >= 100
+    assert len(subset.corpus) >= 70
     summaries = {
         mode: run_eval(
             subset,
@@ -78,7 +79,7 @@ def test_hybrid_retrieval_finds_the_right_page_among_a_hundred(
         for mode in ("dense", "hybrid")
     }
     # Retrieval is deterministic; the floor is the measured value minus one question.
-    assert summaries["hybrid"]["hit_at_3"] >= 0.66  # measured 0.708 (17 of 24)
+    assert summaries["hybrid"]["hit_at_3"] >= 0.70  # measured 0.750 (18 of 24)
     assert summaries["hybrid"]["mrr"] > summaries["dense"]["mrr"]
 
 
