@@ -519,3 +519,14 @@ def test_a_run_reports_progress_and_stops_when_asked(tmp_path: Path, tiny_set: P
     asked = [s for s in seen if s[0] == "questions"]
     assert asked[-1] == ("questions", 1, len(question_set.questions))
     assert any(unit != "questions" for unit, _, _ in seen)  # indexing reported too
+
+
+def test_a_document_indexed_earlier_and_gone_since_is_named(tmp_path: Path):
+    from rag.evaluation.runner import _vocabulary
+
+    kept = tmp_path / "kept.txt"
+    kept.write_text("Harbor Bridge tolls\n", encoding="utf-8")
+    assert {"harbor", "bridge"} <= _vocabulary([str(kept)], tmp_path / "work")
+    gone = tmp_path / "gone.txt"
+    with pytest.raises(RagError, match=f"^{gone}: cannot read: .*delete {tmp_path / 'work'}"):
+        _vocabulary([str(kept), str(gone)], tmp_path / "work")

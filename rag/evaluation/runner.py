@@ -5,6 +5,7 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from rag.answering.checks import unknown_names, words
 from rag.chain import retrieve
 from rag.citations import MARKER
 from rag.documents import document_text
-from rag.errors import RagError
+from rag.errors import DocumentError, RagError
 from rag.evaluation import metrics
 from rag.evaluation.questions import Question, QuestionSet
 from rag.ingest import ingest
@@ -223,7 +224,7 @@ def run_eval(
         raise RagError(f"cannot index the question set's corpus: {problems}")
     if not retrieval_only:
         pipeline.warm()
-    vocabulary = set().union(*(words(document_text(Path(s))) for s in pipeline.store.sources()))
+    vocabulary = _vocabulary(pipeline.store.sources(), work_dir)
 
     def evaluate(question: Question) -> QuestionResult:
         try:
@@ -261,6 +262,20 @@ def run_eval(
         summary=summarize(results, settings.retrieval.k, retrieval_only=retrieval_only),
         results=results,
     )
+
+
+def _vocabulary(sources: Iterable[str], work_dir: Path) -> set[str]:
+    """Every word of the indexed documents (for invented names). A document indexed by an
+    earlier run and gone since is named, with the way out."""
+    vocabulary: set[str] = set()
+    for source in sources:
+        try:
+            vocabulary |= words(document_text(Path(source)))
+        except DocumentError as exc:
+            raise RagError(
+                f"{source}: {exc} (indexed by an earlier run; delete {work_dir} to rebuild)"
+            ) from None
+    return vocabulary
 
 
 def _cache_friendly(pipeline: Pipeline, questions: list[Question]) -> list[int]:
