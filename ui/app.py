@@ -214,7 +214,8 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
             raise _error(str(exc)) from None
         gr.Info("Chat deleted.")
         listed = gr.update(choices=chats_ui.choices(chats, user, search), value=None)
-        return *new_chat()[:5], listed, *new_chat()[6:]
+        empty = new_chat()
+        return *empty[:5], listed, *empty[6:]
 
     def rate(saved: list[int], liked: gr.LikeData, request: gr.Request) -> tuple[Any, ...]:
         """A thumb or a flag on one answer, saved with it; a thumb down offers a note.

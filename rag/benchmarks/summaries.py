@@ -53,27 +53,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     product = AnswerSettings()
     parser.add_argument("--items", type=int, default=300, help="articles (from items 0-4999)")
-    parser.add_argument(
-        "--position",
-        type=_floats,
-        default=[0.0, product.summary_position],
-        metavar="W,...",
-        help="start bonuses to compare (answer.summary_position)",
-    )
-    parser.add_argument(
-        "--diversity",
-        type=_floats,
-        default=[product.summary_diversity],
-        metavar="D,...",
-        help="MMR diversities to compare (answer.summary_diversity)",
-    )
-    parser.add_argument(
-        "--share",
-        type=_floats,
-        default=[product.summary_share],
-        metavar="S,...",
-        help="summary lengths, as a share of the sentences (answer.summary_share)",
-    )
+    for flag, default, what in (
+        ("--position", [0.0, product.summary_position], "start bonuses (answer.summary_position)"),
+        ("--diversity", [product.summary_diversity], "MMR diversities (answer.summary_diversity)"),
+        (
+            "--share",
+            [product.summary_share],
+            "lengths, shares of the sentences (answer.summary_share)",
+        ),
+    ):
+        parser.add_argument(
+            flag, type=_floats, default=default, metavar="X,...", help=f"{what} to compare"
+        )
     parser.add_argument(
         "--limit", type=int, default=product.summary_sentences, help="most sentences per summary"
     )
