@@ -9,10 +9,12 @@ refusal thresholds mean the same thing in every mode; `rank_dense`, `rank_bm25` 
 
 import re
 import threading
+import time
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+from chromadb.errors import InternalError
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -26,6 +28,7 @@ from rag.store import DocumentStore
 from rag.support import terms
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
+SEGMENT_TRIES = 5  # over ~1.5 s: a first write's vector segment reaches the disk
 
 
 # Terminal colour codes whole, then every control character but tab and newline.
@@ -143,10 +146,7 @@ class HybridRetriever(BaseRetriever):
         n = self.k if self.mode == "dense" else max(self.candidates, self.k)
         dense: dict[str, Document] = {}
         if self.mode != "bm25":
-            scope = {"source": {"$in": list(self.sources)}} if self.sources else None
-            for doc, distance in vectors.similarity_search_by_vector_with_relevance_scores(
-                question.tolist(), k=n, filter=scope
-            ):
+            for doc, distance in self._nearest(question, n):
                 doc.metadata = {**doc.metadata, "score": round(1.0 - distance, 6)}
                 dense[doc.id or ""] = doc
         keyword_ids = self.keywords.search(query, n, self.sources) if self.mode != "dense" else []
@@ -166,6 +166,21 @@ class HybridRetriever(BaseRetriever):
         for chunk_id in best[: self.k]:
             found[chunk_id].metadata["rrf"] = round(fused[chunk_id], 6)
         return [self._widen(found[i]) for i in best[: self.k]]
+
+    def _nearest(self, question: np.ndarray, n: int) -> list[tuple[Document, float]]:
+        """Chroma's vector query, tried again while an ingest writes the collection's
+        first vectors: until its segment is on disk the reader fails with "Nothing
+        found on disk" (chroma-core/chroma#4212), a race and not a broken index."""
+        scope = {"source": {"$in": list(self.sources)}} if self.sources else None
+        query = self.store.vectors.similarity_search_by_vector_with_relevance_scores
+        for attempt in range(SEGMENT_TRIES - 1):
+            try:
+                return query(question.tolist(), k=n, filter=scope)
+            except InternalError as exc:
+                if "segment reader" not in str(exc):
+                    raise
+                time.sleep(0.1 * 2**attempt)
+        return query(question.tolist(), k=n, filter=scope)
 
     def _diverse(self, ranked: list[str], question: np.ndarray) -> list[str]:
         """Maximal marginal relevance over the fused pool: each pick trades its

@@ -1,4 +1,5 @@
 import pytest
+from chromadb.errors import InternalError
 
 from rag.errors import RagError
 from rag.ingest import ingest
@@ -130,3 +131,23 @@ def test_okapi_bm25_matches_shared_terms_even_when_a_term_is_everywhere() -> Non
     assert bm25.top(["unknown"], 5) == []
     tied = OkapiBM25([["a", "b"], ["c"], ["a", "b"], ["a", "b"]])
     assert tied.top(["a"], 2) == [0, 2]  # equal scores keep index order
+
+
+def test_a_query_racing_the_first_write_is_tried_again(corpus_store, monkeypatch):
+    """Chroma's reader fails until a first write's vector segment is on disk (seen
+    when questions meet the first ingest); that race is retried, other errors are not."""
+    vectors = corpus_store.vectors
+    real = vectors.similarity_search_by_vector_with_relevance_scores
+    failures = [InternalError("Error creating hnsw segment reader: Nothing found on disk")] * 2
+
+    def racing(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vectors, "similarity_search_by_vector_with_relevance_scores", racing)
+    assert len(retriever(corpus_store, "dense").invoke(SPOKESPERSON)) == 3
+    assert failures == []
+    failures.append(InternalError("Error executing plan: something else"))
+    with pytest.raises(InternalError, match="something else"):
+        retriever(corpus_store, "dense").invoke(SPOKESPERSON)
