@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 import rag  # noqa: F401  (first: the offline environment)
 from rag.embeddings import SentenceTransformerEmbeddings
@@ -23,6 +24,24 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 ARTICLE = CORPUS / "meta-behemoth-open-source.txt"
 VENV_BIN = Path(sys.executable).parent
+# Under pytest-xdist (`make test` runs two workers on two cores) each worker and its
+# children get one thread: oversubscribed llama.cpp and torch threads stall each other
+# (DESIGN.md), and one llama.cpp thread generates as fast as two here.
+WORKER_ENV = (
+    {"RAG_LLM__THREADS": "1", "OMP_NUM_THREADS": "1"}
+    if os.environ.get("PYTEST_XDIST_WORKER")
+    else {}
+)
+os.environ.update(WORKER_ENV)
+if WORKER_ENV:
+    torch.set_num_threads(1)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a `rag` child process: no RAG_* of the developer's, the
+    network guard (subprocess_site) and the worker's thread limits."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    return env | WORKER_ENV | {"PYTHONPATH": str(Path(__file__).parent / "subprocess_site")} | extra
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +61,7 @@ def network_guard() -> Iterator[NetworkGuard]:
 def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No developer's rag.toml or RAG_* variables leak into a test."""
     for name in list(os.environ):
-        if name.startswith("RAG_"):
+        if name.startswith("RAG_") and name not in WORKER_ENV:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
@@ -96,13 +115,10 @@ def run_rag(
     *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> CliResult:
     """Run the installed `rag` command in a child process under the network guard."""
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    child_env["PYTHONPATH"] = str(Path(__file__).parent / "subprocess_site")
-    child_env.update(env or {})
     done = subprocess.run(
         [str(VENV_BIN / "rag"), *args],
         cwd=cwd,
-        env=child_env,
+        env=child_env(**(env or {})),
         input=stdin,
         capture_output=True,
         text=True,
@@ -122,18 +138,12 @@ class UIServer:
     """`rag ui` in a child process under the network guard; `url` once it is serving."""
 
     def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-        child_env |= {
-            "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
-            "RAG_DATA_DIR": str(data_dir),
-            **env,
-        }
         self.data_dir = data_dir
         self.port = free_port()
         self.process = subprocess.Popen(
             [str(VENV_BIN / "rag"), "ui", "--port", str(self.port), *args],
             cwd=data_dir.parent,
-            env=child_env,
+            env=child_env(RAG_DATA_DIR=str(data_dir), **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,17 +1,15 @@
 """The HTTP API end to end: a real `rag ui` process with the real model, driven by the
 official `openai` client, httpx, and schemathesis, all on loopback."""
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from openai import OpenAI
 
-from conftest import ARTICLE, CORPUS, ROOT, VENV_BIN, UIServer, run_rag
+from conftest import ARTICLE, CORPUS, ROOT, VENV_BIN, UIServer, child_env, run_rag
 from offline_guard import MARKER
 
 pytestmark = pytest.mark.slow
@@ -168,8 +166,6 @@ def test_search_and_errors_over_http(api):
 def test_schemathesis_finds_no_server_errors(api, tmp_path):
     """Every check but positive-data acceptance: the schema cannot say that the last
     message must be the user's, so schema-valid requests may rightly get 400."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["PYTHONPATH"] = str(Path(__file__).parent / "subprocess_site")
     done = subprocess.run(
         [
             str(VENV_BIN / "st"),
@@ -194,7 +190,7 @@ def test_schemathesis_finds_no_server_errors(api, tmp_path):
             "--no-color",
         ],
         cwd=tmp_path,
-        env=env,
+        env=child_env(),
         capture_output=True,
         text=True,
         timeout=900,

@@ -17,7 +17,7 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.store import chunk_id, open_store, remove_index
 
-from conftest import ARTICLE, CORPUS, VENV_BIN, run_rag
+from conftest import ARTICLE, CORPUS, VENV_BIN, child_env, run_rag
 
 WORDS = (
     "river bridge council archive harbour lantern orchard meadow quarry tower signal "
@@ -68,15 +68,11 @@ def test_an_ingest_killed_halfway_completes_on_the_next_run(tmp_path):
     folder = make_folder(tmp_path / "docs", files=60)
     settings = Settings(data_dir=tmp_path / "index", store={"index_batch_size": 64})
     wanted = expected_ids(folder, settings)
-    env = {
-        "RAG_DATA_DIR": str(settings.data_dir),
-        "RAG_STORE__INDEX_BATCH_SIZE": "64",
-        "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
-    }
+    env = {"RAG_DATA_DIR": str(settings.data_dir), "RAG_STORE__INDEX_BATCH_SIZE": "64"}
     child = subprocess.Popen(
         [str(VENV_BIN / "rag"), "ingest", str(folder)],
         cwd=tmp_path,
-        env=env,
+        env=child_env(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

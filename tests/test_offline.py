@@ -1,16 +1,14 @@
 import json
-import os
 import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
 from rag.offline import OFFLINE_ENV
 
-from conftest import VENV_BIN
+from conftest import VENV_BIN, child_env
 from offline_guard import MARKER, NetworkBlockedError, NetworkGuard
 
 
@@ -75,12 +73,10 @@ def test_rag_ask_json_batch_works_with_only_loopback(corpus_settings):
     out would fail there. One question per line, model loaded once: the awkward ones
     (control characters, emoji, other scripts) each get an answer or a refusal, a blank
     line gets an error line of its own, and a JSON line carries a follow-up's history."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env |= {
-        "PYTHONPATH": str(Path(__file__).parent / "subprocess_site"),
-        "RAG_DATA_DIR": str(corpus_settings.data_dir),
-        "RAG_LLM__MODEL_FILE": str(corpus_settings.model_file),
-    }
+    env = child_env(
+        RAG_DATA_DIR=str(corpus_settings.data_dir),
+        RAG_LLM__MODEL_FILE=str(corpus_settings.model_file),
+    )
     follow_up = {
         "question": "and who must approve it?",
         "history": [{"question": EXAMPLE, "answer": "x"}],

@@ -324,7 +324,8 @@ def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(browser, pag
     other = Page(browser, page.url)  # another user chats meanwhile: answered, not queued
     try:
         other.ask("Why did Meta delay releasing Behemoth?")
-        assert "underwhelming" in other.wait_answer()
+        # Answered and cited (which sentence is the model's, batched beside the run's).
+        assert re.search(r"\[\d\]", other.wait_answer())
     finally:
         other.context.close()
     expect(status).not_to_contain_text("Done")  # the run was still going
