@@ -544,8 +544,12 @@ def _ui(args: argparse.Namespace, settings: "Settings") -> int:
         import ui.server
     except ImportError as exc:
         raise RagError(f"the browser chat is not installed ({exc}); run `make install`") from None
-    pipeline = _open(settings)
-    if not pipeline.store.sources():
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.from_settings(settings, on_mismatch="record")  # a banner, 503s
+    if pipeline.store.problem:
+        print(f"rag ui: {pipeline.store.problem}", file=sys.stderr)
+    elif not pipeline.store.sources():
         print("rag ui: the index is empty; add documents in the Documents tab", file=sys.stderr)
     try:
         ui.server.serve(pipeline, auth=auth)

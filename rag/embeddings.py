@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from rag.errors import RagError
+from rag.manifest import EmbedderIdentity, sentence_transformer_identity
 from rag.settings import EmbeddingSettings
+
+PACKAGED_NAME = "all-MiniLM-L6-v2"
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -47,6 +50,15 @@ class SentenceTransformerEmbeddings(Embeddings):
     def from_settings(cls, settings: EmbeddingSettings) -> "SentenceTransformerEmbeddings":
         path = settings.model_path or packaged_model_path()
         return cls(path, batch_size=settings.batch_size, device=settings.device)
+
+    def identity(self) -> EmbedderIdentity:
+        """What the index manifest records of this model (no torch needed)."""
+        if not self.model_path.is_dir():
+            raise RagError(f"embedding model not found: {self.model_path}")
+        packaged = self.model_path == packaged_model_path()
+        return sentence_transformer_identity(
+            self.model_path, PACKAGED_NAME if packaged else str(self.model_path)
+        )
 
     @property
     def model(self) -> "SentenceTransformer":

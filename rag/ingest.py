@@ -99,6 +99,7 @@ def ingest(
     listener: Listener | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
+    store.usable()  # never writes into an index built by other settings
     todo = plan(paths)
     report = IngestReport(ignored=todo.ignored)
     before = store.sources()

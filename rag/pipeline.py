@@ -15,7 +15,7 @@ from rag.chain import QAChain
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.retrieval import HybridRetriever, KeywordIndex
 from rag.settings import Settings
-from rag.store import DocumentStore, open_store
+from rag.store import DocumentStore, OnMismatch, open_store
 
 
 @dataclass
@@ -30,11 +30,14 @@ class Pipeline:
     model_ready: threading.Event = field(default_factory=threading.Event, init=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Pipeline":
+    def from_settings(cls, settings: Settings, *, on_mismatch: OnMismatch = "raise") -> "Pipeline":
+        """`on_mismatch`: what an index built by other settings does (`open_store`)."""
         embeddings = SentenceTransformerEmbeddings.from_settings(settings.embeddings)
-        return cls(settings, embeddings, open_store(settings, embeddings))
+        store = open_store(settings, embeddings, on_mismatch=on_mismatch)
+        return cls(settings, embeddings, store)
 
     def retriever(self, k: int | None = None) -> HybridRetriever:
+        self.store.usable()
         if self._keywords is None:
             self._keywords = KeywordIndex(self.store)
         retrieval = self.settings.retrieval

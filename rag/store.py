@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
 import chromadb
@@ -23,12 +24,14 @@ from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
 from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 from sqlalchemy import func
 
+from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import RagError
+from rag.manifest import ChunkerIdentity, IndexManifest, IndexMismatch, check_manifest
 from rag.settings import Settings
 
+OnMismatch = Literal["raise", "record", "rebuild"]
 # Chroma's default is L2; MiniLM vectors are normalized and meant for cosine.
 _COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
 
@@ -83,6 +86,15 @@ def chunk_id(chunk: Document) -> str:
 class DocumentStore:
     vectors: Chroma
     records: SourceRecordManager
+    # Set when the index was built by other settings (`open_store(on_mismatch="record")`):
+    # servers keep running to show it, and nothing may search or write the index.
+    problem: str | None = None
+
+    def usable(self) -> "DocumentStore":
+        """This store, or a `RagError` saying why it cannot be used."""
+        if self.problem:
+            raise RagError(self.problem)
+        return self
 
     def sources(self) -> dict[str, int]:
         """Indexed source files and how many chunks each has."""
@@ -90,6 +102,12 @@ class DocumentStore:
 
     def chunk_count(self) -> int:
         return self.vectors._collection.count()
+
+    def clear(self) -> None:
+        """Delete every chunk and record in place: an open client stays valid, which a
+        removed folder would not leave it (`remove_index`, for a new process)."""
+        self.vectors.reset_collection()  # with _COLLECTION_CONFIGURATION, as first made
+        self.records.delete_keys(self.records.list_keys())
 
     def delete_sources(self, sources: Iterable[str]) -> int:
         """Remove every chunk of these sources: vectors first, then their records.
@@ -131,7 +149,21 @@ def chroma_client(settings: Settings) -> ClientAPI:
         ) from None
 
 
-def open_store(settings: Settings, embeddings: Embeddings) -> DocumentStore:
+def index_manifest(settings: Settings, embeddings: SentenceTransformerEmbeddings) -> IndexManifest:
+    """The manifest an index built with these settings records."""
+    chunker = ChunkerIdentity(size=settings.chunking.size, overlap=settings.chunking.overlap)
+    return IndexManifest(embedder=embeddings.identity(), chunker=chunker)
+
+
+def open_store(
+    settings: Settings,
+    embeddings: SentenceTransformerEmbeddings,
+    *,
+    on_mismatch: OnMismatch = "raise",
+) -> DocumentStore:
+    """The index, checked against its manifest. One built by other settings raises
+    `IndexMismatch`; is opened with `problem` set ("record": servers, which show it);
+    or is deleted and opened empty ("rebuild": scratch indexes that their owner fills)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Records of one store must never vouch for chunks in another.
     store_name = f"{settings.chroma_url}/" if settings.chroma_url else "chroma/"
@@ -155,7 +187,29 @@ def open_store(settings: Settings, embeddings: Embeddings) -> DocumentStore:
             f"the index in {settings.chroma_url or settings.data_dir} is damaged ({reason}); "
             "rebuild it from your files with `rag ingest --rebuild [PATH ...]`"
         ) from None
-    return DocumentStore(vectors=vectors, records=records)
+    store = DocumentStore(vectors=vectors, records=records)
+    where = str(settings.chroma_url or settings.data_dir)
+    try:
+        check_manifest(vectors._collection, index_manifest(settings, embeddings), where)
+    except IndexMismatch as exc:
+        if on_mismatch == "raise":
+            raise
+        if on_mismatch == "rebuild":
+            store.clear()
+            check_manifest(vectors._collection, index_manifest(settings, embeddings), where)
+        else:
+            store.problem = str(exc)
+    return store
+
+
+def _forget_client(settings: Settings) -> None:
+    """Chroma keeps one client per folder for the process's life; kept past the folder's
+    removal, it would go on serving the deleted collection (`chroma_client` names it)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    path = str(settings.chroma_dir.resolve())
+    if (system := SharedSystemClient._identifier_to_system.pop(path, None)) is not None:
+        system.stop()
 
 
 def remove_index(settings: Settings) -> None:
@@ -164,6 +218,7 @@ def remove_index(settings: Settings) -> None:
         with contextlib.suppress(chromadb.errors.NotFoundError):
             chroma_client(settings).delete_collection(settings.store.collection)
     else:
+        _forget_client(settings)
         shutil.rmtree(settings.chroma_dir, ignore_errors=True)
     for path in settings.data_dir.glob(f"{settings.records_db.name}*"):  # with -wal, -shm
         path.unlink()

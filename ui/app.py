@@ -365,6 +365,12 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
         saved = gr.State([])  # the saved id of each answer shown, in order
         noting = gr.State(None)  # the answer a thumb down's note belongs to
         gr.Markdown("## Ask your documents\nAnswers cite the passages they come from.")
+        if pipeline.store.problem:  # fixed for the server's life: a rebuild restarts it
+            gr.Markdown(
+                f"**The index cannot be used:** {pipeline.store.problem}",
+                elem_id="index-banner",
+                elem_classes="index-banner",
+            )
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"), gr.Row():
                 with gr.Column(scale=1, min_width=220, elem_id="chat-side"):

@@ -36,6 +36,7 @@ def add_uploads(
 
     Returns the ingest report (None when nothing passed the check) and one message per
     rejected file."""
+    pipeline.store.usable()  # before any copy: an upload that cannot be indexed is not kept
     problems: list[str] = []
     accepted: list[tuple[Path, Path]] = []
     folder = uploads_dir(pipeline)

@@ -22,6 +22,8 @@ CSS = """
   padding: 8px 12px; border-radius: 4px;}
 .refused-card .refused-title {font-weight: 600;}
 .answer-error {color: #b91c1c;}
+.index-banner {border-left: 4px solid #b91c1c; background: rgba(185, 28, 28, 0.08);
+  padding: 8px 12px;}
 .partial-card {border-left: 4px solid #b45309; background: rgba(180, 83, 9, 0.08);
   padding: 8px 12px; border-radius: 4px; margin-bottom: 10px;}
 .partial-card .partial-title {font-weight: 600;}

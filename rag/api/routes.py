@@ -50,7 +50,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong bearer token"},
 }
 LOADING: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorResponse, "description": "The model is loading, or its server is down"},
+    503: {
+        "model": ErrorResponse,
+        "description": "The model is loading, its server is down, or the index was built "
+        "by other settings (rebuild it)",
+    },
 }
 logger = logging.getLogger(__name__)
 # OpenAPI 3.1 has a text/event-stream `schema` describe one event, as its fields.
@@ -157,6 +161,10 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(check_key)], responses=ERRORS)
 
+    def usable_index() -> None:
+        if pipeline.store.problem:
+            raise ApiError(503, pipeline.store.problem, type="server_error", code="index_mismatch")
+
     @router.post(
         "/chat/completions",
         response_model=ChatCompletion,
@@ -171,6 +179,7 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
         checked text, which can differ where a citation was corrected or the answer
         was refused."""
         question, history = conversation(request.messages, settings.answer.max_question_chars)
+        usable_index()
         if not pipeline.model_ready.is_set():
             raise ApiError(
                 503,
@@ -226,6 +235,7 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
     @router.post(
         "/search",
         response_model=SearchResponse,
+        responses=LOADING,
         summary="The passages a question retrieves, without asking the model",
     )
     def search(request: SearchRequest) -> SearchResponse:
@@ -233,6 +243,7 @@ def api_router(pipeline: Pipeline, *, login_required: bool = False) -> APIRouter
             query = clean_query(request.query, settings.answer.max_question_chars)
         except RagError as exc:
             raise ApiError(400, str(exc), param="query") from None
+        usable_index()
         passages: list[Passage] = retrieve(pipeline.retriever(request.k), query)
         return SearchResponse(query=query, data=passages)
 

@@ -85,7 +85,8 @@ def retrieval_latency(
         bench_settings = settings.model_copy(
             update={"data_dir": settings.data_dir / "bench", "chroma_url": None, "store": store}
         )
-        pipeline = Pipeline(bench_settings, embeddings, open_store(bench_settings, embeddings))
+        store = open_store(bench_settings, embeddings, on_mismatch="rebuild")
+        pipeline = Pipeline(bench_settings, embeddings, store)
         built_s = grow(pipeline, size)
         hybrid = pipeline.retriever()
         dense = hybrid.model_copy(update={"mode": "dense"})

@@ -210,7 +210,7 @@ def run_eval(
     started = time.perf_counter()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     settings = index_settings(settings, work_dir)
-    pipeline = Pipeline.from_settings(settings)
+    pipeline = Pipeline.from_settings(settings, on_mismatch="rebuild")  # a scratch index
     report = ingest(
         question_set.corpus,
         pipeline.store,
