@@ -5,11 +5,14 @@ the model, and files that disappeared from an ingested folder lose their chunks.
 A file that fails to load keeps whatever it had in the index before.
 """
 
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
@@ -98,8 +101,38 @@ def ingest(
     progress: bool | None = None,
     listener: Listener | None = None,
 ) -> IngestReport:
-    started = time.perf_counter()
     store.usable()  # never writes into an index built by other settings
+    with one_writer(settings.data_dir):
+        return _ingest(paths, store, embeddings, settings, progress, listener)
+
+
+@contextmanager
+def one_writer(data_dir: Path) -> Iterator[None]:
+    """One ingest at a time per data folder: a second (another `rag ingest`, an upload
+    beside it) waits for the first instead of interleaving their writes and deletions,
+    which LangChain's record manager does not guard against. A lock per machine: with
+    a Chroma server, ingests from two machines are not ordered."""
+    lock = FileLock(data_dir / "ingest.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"rag: another ingest is writing the index in {data_dir}; waiting", file=sys.stderr)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _ingest(
+    paths: Sequence[Path],
+    store: DocumentStore,
+    embeddings: SentenceTransformerEmbeddings,
+    settings: Settings,
+    progress: bool | None,
+    listener: Listener | None,
+) -> IngestReport:
+    started = time.perf_counter()
     todo = plan(paths)
     report = IngestReport(ignored=todo.ignored)
     before = store.sources()

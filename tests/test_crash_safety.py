@@ -1,4 +1,5 @@
-"""Interruptions and damage: a killed ingest, a damaged index, ingest during questions."""
+"""Interruptions and damage: a killed ingest, a damaged index, ingest during questions,
+two ingests at once."""
 
 import random
 import signal
@@ -12,7 +13,7 @@ import pytest
 
 from rag.documents import load_source, split
 from rag.errors import RagError
-from rag.ingest import ingest
+from rag.ingest import IngestReport, ingest, one_writer
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.store import chunk_id, open_store, remove_index
@@ -167,3 +168,20 @@ def test_damaged_records_get_the_same_message(tmp_path, embeddings):
     assert "\n" not in str(raised.value)
     remove_index(settings)
     assert open_store(settings, embeddings).sources() == {}
+
+
+def test_a_second_ingest_waits_for_the_first(tmp_path, embeddings, capsys):
+    folder = make_folder(tmp_path / "docs", files=2)
+    settings = Settings(data_dir=tmp_path / "index")
+    store = open_store(settings, embeddings)
+    reports: list[IngestReport] = []
+    second = threading.Thread(
+        target=lambda: reports.append(ingest([folder], store, embeddings, settings, progress=False))
+    )
+    with one_writer(settings.data_dir):  # the first ingest (another process, in real use)
+        second.start()
+        time.sleep(1.0)
+        assert second.is_alive() and store.sources() == {}
+        assert "another ingest is writing the index" in capsys.readouterr().err
+    second.join(timeout=120)
+    assert [len(r.new) for r in reports] == [2]

@@ -89,6 +89,22 @@ def test_a_name_the_question_gives_is_not_its_answer():
     assert dropped == ["Meta: named by the question"]
 
 
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        ("List every company mentioned in the article.", ["DeepSeek", "Moonshot AI"]),
+        ("Which countries does the article name?", ["China", "DeepSeek", "Moonshot AI"]),
+        ("Where do the rivals come from?", ["China", "DeepSeek", "Moonshot AI"]),
+    ],
+)
+def test_a_country_is_no_company(question, kept):
+    sentences = numbered("It strengthens China's AI scene, where DeepSeek and Moonshot AI lead.")
+    found, _ = list_items("China [1], DeepSeek [1], Moonshot AI [1]", sentences)
+    shown, dropped = tidy(found, question)
+    assert [i.text for i in shown] == kept
+    assert ("China: a country" in dropped) is ("China" not in kept)
+
+
 def test_a_list_that_starts_repeating_or_inventing_is_seen_looping():
     sentences = numbered("Meta trails OpenAI and xAI.")
     assert not looping("Meta [1], OpenAI [2], xAI [3], ", sentences)
@@ -217,10 +233,12 @@ COMPANIES = [
 
 
 @pytest.mark.slow
-def test_the_article_summary_and_company_list_invent_nothing(corpus_pipeline):
-    """The real model on the issue's two questions (its targets: 8 of the 9 companies;
-    a summary citing 3 sentences or more; nothing invented). Measured: 9 of 9 after
-    `warm()` has cached the prompt (`rag eval`), 7 of 9 read cold, as here."""
+def test_the_article_summary_and_company_list_invent_nothing(corpus_settings):
+    """The real model on the issue's two questions (its targets: 8 of the 9 companies
+    and nothing else; a summary citing 3 sentences or more; nothing invented), warmed
+    as every front end warms it (read cold, it named 7 of 9 and people or products)."""
+    corpus_pipeline = Pipeline.from_settings(corpus_settings)
+    corpus_pipeline.warm()
     article = next(iter(corpus_pipeline.store.sources()))
     text = Path(article).read_text(encoding="utf-8")
     summary = corpus_pipeline.chain.invoke("Summarize the article.")
@@ -230,9 +248,9 @@ def test_the_article_summary_and_company_list_invent_nothing(corpus_pipeline):
     listed = corpus_pipeline.chain.invoke("List every company mentioned in the article.")
     assert listed.route.kind == "list" and not listed.refused
     items = [i.split(" [")[0].strip(" .") for i in listed.answer.split(", ")]
-    assert sum(any(c in i for c in COMPANIES) for i in items) >= 7, listed.answer
-    for item in items:  # every item is named by the article: nothing invented
-        assert item in text, item
+    assert sum(any(c in i for c in COMPANIES) for i in items) >= 8, listed.answer
+    for item in items:  # every item is a company the article names: nothing else
+        assert item in text and any(c in item for c in COMPANIES), listed.answer
 
 
 @pytest.mark.slow

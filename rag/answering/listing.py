@@ -9,6 +9,7 @@ every word of it.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from rag.answering.checks import fold
 from rag.answering.sentences import NumberedSentence
@@ -21,6 +22,12 @@ _LEAD = re.compile(
     re.IGNORECASE,
 )
 MAX_ITEM_WORDS = 6
+# A question asking for places; any other list (companies, people, models) holds no country.
+_PLACES_ASKED = re.compile(
+    r"\b(?:countr|nation|place|location|region|cit(?:y|ies)\b|states?\b|province|territor"
+    r"|continent|capital|geograph|where\b)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -73,16 +80,34 @@ def list_items(text: str, sentences: Sequence[NumberedSentence]) -> tuple[list[I
     return kept, dropped
 
 
+@cache
+def countries() -> frozenset[str]:
+    """Every country's short, common and official name, as `_words` folds them (ISO 3166
+    through pycountry): "china", "people s republic of china"."""
+    import pycountry
+
+    names = (
+        getattr(country, field, None)
+        for country in pycountry.countries
+        for field in ("name", "common_name", "official_name")
+    )
+    return frozenset(" ".join(_words(name)) for name in names if name)
+
+
 def tidy(items: Sequence[Item], question: str = "") -> tuple[list[Item], list[str]]:
     """The items once each (from all sections), without one the question itself names
-    ("Meta" among Meta's rivals), without odd phrases in a list of names, and without a
-    name that a longer one holds; and the dropped ones, with why."""
+    ("Meta" among Meta's rivals), without a country where the question asks for no
+    places (China among companies), without odd phrases in a list of names, and without
+    a name that a longer one holds; and the dropped ones, with why."""
     first: dict[str, Item] = {}
     for item in items:
         first.setdefault(" ".join(_words(item.text)), item)
     asked = f" {' '.join(_words(question))} "
     dropped = [f"{i.text}: named by the question" for i in first.values() if _in(i, asked)]
     unique = [i for i in first.values() if not _in(i, asked)]
+    if question and not _PLACES_ASKED.search(question):
+        dropped += [f"{i.text}: a country" for i in unique if _key(i) in countries()]
+        unique = [i for i in unique if _key(i) not in countries()]
     if sum(map(_is_name, unique)) * 2 >= len(unique):  # a list of names: drop the odd phrase
         dropped += [f"{i.text}: not a name like the others" for i in unique if not _is_name(i)]
         unique = [i for i in unique if _is_name(i)]
@@ -92,6 +117,10 @@ def tidy(items: Sequence[Item], question: str = "") -> tuple[list[Item], list[st
         i for i, k in zip(unique, keys, strict=True) if not any(k in o and k != o for o in keys)
     ]
     return kept, dropped
+
+
+def _key(item: Item) -> str:
+    return " ".join(_words(re.sub(r"^the\s+", "", item.text, flags=re.IGNORECASE)))
 
 
 def _in(item: Item, padded: str) -> bool:
