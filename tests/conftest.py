@@ -26,9 +26,11 @@ ARTICLE = CORPUS / "meta-behemoth-open-source.txt"
 VENV_BIN = Path(sys.executable).parent
 # Under pytest-xdist (`make test` runs two workers on two cores) each worker and its
 # children get one thread: oversubscribed llama.cpp and torch threads stall each other
-# (DESIGN.md), and one llama.cpp thread generates as fast as two here.
+# (DESIGN.md), and one llama.cpp thread generates as fast as two here. A first question
+# that reads a whole prompt cold took over the default 120 s once, on one thread beside
+# the other worker's model.
 WORKER_ENV = (
-    {"RAG_LLM__THREADS": "1", "OMP_NUM_THREADS": "1"}
+    {"RAG_LLM__THREADS": "1", "OMP_NUM_THREADS": "1", "RAG_LLM__TIMEOUT_S": "600"}
     if os.environ.get("PYTEST_XDIST_WORKER")
     else {}
 )
