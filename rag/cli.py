@@ -5,6 +5,8 @@ import json
 import os
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -77,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete the index first (not your files) and build it again from PATHs and "
         "the documents uploaded in the browser; the way out of a damaged index",
+    )
+    ingest.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep watching the folders: each burst of changes (new, changed or "
+        "deleted files) is ingested the same way, with its report; Ctrl-C stops",
     )
 
     search = commands.add_parser(
@@ -203,6 +211,15 @@ def _parser() -> argparse.ArgumentParser:
         help="require a login; repeat for several users, each with their own saved chats "
         "(default: ui.auth, comma-separated)",
     )
+    ui.add_argument(
+        "--watch",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FOLDER",
+        help="keep the index in step with this folder beside the chat (repeatable); "
+        "each burst of changes is ingested and reported on stderr",
+    )
 
     chroma = commands.add_parser(
         "chroma-server",
@@ -261,8 +278,11 @@ def _print_report(report: "IngestReport") -> None:
 
 def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
     from rag.ingest import ingest
+    from rag.watch import watched_folders
 
     paths = list(args.paths)
+    if args.watch:
+        watched_folders(paths)  # before anything is removed or written
     if args.rebuild:
         from rag.store import remove_index
 
@@ -272,6 +292,8 @@ def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
         if settings.uploads_dir.is_dir() and settings.uploads_dir not in paths:
             paths.append(settings.uploads_dir)
     pipeline = _open(settings)
+    if args.watch:
+        return _watch(args, paths, pipeline)
     report = ingest(paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress)
     if args.json:
         print(json.dumps(asdict(report), indent=2))
@@ -280,6 +302,28 @@ def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
     else:
         _print_report(report)
     return 1 if report.failed else 0
+
+
+def _watch(args: argparse.Namespace, paths: list[Path], pipeline: "Pipeline") -> int:
+    """Ingest, then keep ingesting each burst of changes; a failed file is reported
+    and the watch goes on, as the next change may mend it."""
+    from rag.watch import watch, watched_folders
+
+    folders = watched_folders(paths)
+    reports = watch(
+        folders, pipeline.store, pipeline.embeddings, pipeline.settings, progress=args.progress
+    )
+    for n, report in enumerate(reports):
+        if args.json:
+            print(json.dumps(asdict(report)))
+        else:
+            print(time.strftime("%H:%M:%S"), end=" ")
+            _print_report(report)
+        sys.stdout.flush()
+        if n == 0:
+            where = ", ".join(_display(str(f)) for f in folders)
+            print(f"Watching {where} for changes; Ctrl-C stops", file=sys.stderr, flush=True)
+    return 0
 
 
 def _k(args: argparse.Namespace, settings: "Settings") -> int:
@@ -545,18 +589,39 @@ def _ui(args: argparse.Namespace, settings: "Settings") -> int:
     except ImportError as exc:
         raise RagError(f"the browser chat is not installed ({exc}); run `make install`") from None
     from rag.pipeline import Pipeline
+    from rag.watch import watched_folders
 
+    folders = watched_folders(args.watch)
     pipeline = Pipeline.from_settings(settings, on_mismatch="record")  # a banner, 503s
     if pipeline.store.problem:
         print(f"rag ui: {pipeline.store.problem}", file=sys.stderr)
     elif not pipeline.store.sources():
         print("rag ui: the index is empty; add documents in the Documents tab", file=sys.stderr)
+    if folders and not pipeline.store.problem:
+        threading.Thread(target=_watch_beside, args=(folders, pipeline), daemon=True).start()
     try:
         ui.server.serve(pipeline, auth=auth)
     except OSError:
         where = f"{settings.ui.host}:{settings.ui.port}"
         raise RagError(f"cannot serve on {where}: in use or not allowed; try --port") from None
     return 0
+
+
+def _watch_beside(folders: list[Path], pipeline: "Pipeline") -> None:
+    """`rag ui --watch`: each burst's report as one line on stderr; an error ends the
+    watch (said in one line), never the chat."""
+    from rag.watch import watch
+
+    try:
+        for report in watch(folders, pipeline.store, pipeline.embeddings, pipeline.settings):
+            print(
+                f"rag ui: watched folders: {len(report.new)} added, {len(report.updated)} "
+                f"updated, {len(report.removed)} deleted, {len(report.failed)} failed",
+                file=sys.stderr,
+                flush=True,
+            )
+    except RagError as exc:
+        print(f"rag ui: stopped watching: {exc}", file=sys.stderr, flush=True)
 
 
 def _chroma_server(args: argparse.Namespace, settings: "Settings") -> int:
