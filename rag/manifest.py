@@ -100,14 +100,13 @@ def check_manifest(collection: Collection, wanted: IndexManifest, where: str) ->
         return
     built = read_manifest(collection)
     if built is None:
-        changed = "it records no manifest (built by rag 0.1 or damaged)"
-    elif not (found := built.changes(wanted)):
-        return
+        why = "records no manifest (made by rag 0.1, or damaged): what built it is unknown"
+    elif found := built.changes(wanted):
+        why = f"was built with other settings ({'; '.join(found)})"
     else:
-        changed = "; ".join(found)
+        return
     raise IndexMismatch(
-        f"the index in {where} was built with other settings ({changed}); "
-        "rebuild it with `rag ingest --rebuild [PATH ...]`"
+        f"the index in {where} {why}; rebuild it with `rag ingest --rebuild [PATH ...]`"
     )
 
 

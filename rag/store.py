@@ -90,11 +90,10 @@ class DocumentStore:
     # servers keep running to show it, and nothing may search or write the index.
     problem: str | None = None
 
-    def usable(self) -> "DocumentStore":
-        """This store, or a `RagError` saying why it cannot be used."""
+    def usable(self) -> None:
+        """A `RagError` saying why this store cannot be used, if it cannot."""
         if self.problem:
             raise RagError(self.problem)
-        return self
 
     def sources(self) -> dict[str, int]:
         """Indexed source files and how many chunks each has."""
@@ -163,7 +162,8 @@ def open_store(
 ) -> DocumentStore:
     """The index, checked against its manifest. One built by other settings raises
     `IndexMismatch`; is opened with `problem` set ("record": servers, which show it);
-    or is deleted and opened empty ("rebuild": scratch indexes that their owner fills)."""
+    or is emptied and takes these settings ("rebuild": scratch indexes, refilled by
+    their owner)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Records of one store must never vouch for chunks in another.
     store_name = f"{settings.chroma_url}/" if settings.chroma_url else "chroma/"
@@ -188,15 +188,16 @@ def open_store(
             "rebuild it from your files with `rag ingest --rebuild [PATH ...]`"
         ) from None
     store = DocumentStore(vectors=vectors, records=records)
+    wanted = index_manifest(settings, embeddings)
     where = str(settings.chroma_url or settings.data_dir)
     try:
-        check_manifest(vectors._collection, index_manifest(settings, embeddings), where)
+        check_manifest(vectors._collection, wanted, where)
     except IndexMismatch as exc:
         if on_mismatch == "raise":
             raise
         if on_mismatch == "rebuild":
             store.clear()
-            check_manifest(vectors._collection, index_manifest(settings, embeddings), where)
+            check_manifest(vectors._collection, wanted, where)  # empty: takes `wanted`
         else:
             store.problem = str(exc)
     return store
