@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch
 
 import rag  # noqa: F401  (first: the offline environment)
 from rag.embeddings import SentenceTransformerEmbeddings
@@ -35,7 +34,9 @@ WORKER_ENV = (
     else {}
 )
 os.environ.update(WORKER_ENV)
-if WORKER_ENV:
+if WORKER_ENV:  # torch only where it is set: a unit-test run need not import it
+    import torch
+
     torch.set_num_threads(1)
 
 

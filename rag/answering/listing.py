@@ -64,7 +64,7 @@ def list_items(text: str, sentences: Sequence[NumberedSentence]) -> tuple[list[I
     for raw in _SEPARATORS.split(text):
         cited = [int(n) for m in MARKER.finditer(raw) for n in re.findall(r"\d+", m.group(0))]
         item = _LEAD.sub("", MARKER.sub("", raw)).strip(" .:\"'\u201c\u201d()")
-        key = " ".join(_words(re.sub(r"^(?:the|a|an)\s+", "", item, flags=re.IGNORECASE)))
+        key = _key(item)
         if not key or key in seen:
             continue
         seen.add(key)
@@ -106,8 +106,8 @@ def tidy(items: Sequence[Item], question: str = "") -> tuple[list[Item], list[st
     dropped = [f"{i.text}: named by the question" for i in first.values() if _in(i, asked)]
     unique = [i for i in first.values() if not _in(i, asked)]
     if question and not _PLACES_ASKED.search(question):
-        dropped += [f"{i.text}: a country" for i in unique if _key(i) in countries()]
-        unique = [i for i in unique if _key(i) not in countries()]
+        dropped += [f"{i.text}: a country" for i in unique if _key(i.text) in countries()]
+        unique = [i for i in unique if _key(i.text) not in countries()]
     if sum(map(_is_name, unique)) * 2 >= len(unique):  # a list of names: drop the odd phrase
         dropped += [f"{i.text}: not a name like the others" for i in unique if not _is_name(i)]
         unique = [i for i in unique if _is_name(i)]
@@ -119,8 +119,9 @@ def tidy(items: Sequence[Item], question: str = "") -> tuple[list[Item], list[st
     return kept, dropped
 
 
-def _key(item: Item) -> str:
-    return " ".join(_words(re.sub(r"^the\s+", "", item.text, flags=re.IGNORECASE)))
+def _key(text: str) -> str:
+    """An item's words without a leading article: "the New York Times" is "new york times"."""
+    return " ".join(_words(re.sub(r"^(?:the|a|an)\s+", "", text, flags=re.IGNORECASE)))
 
 
 def _in(item: Item, padded: str) -> bool:
