@@ -313,6 +313,14 @@ def _watch(args: argparse.Namespace, paths: list[Path], pipeline: "Pipeline") ->
     reports = watch(
         folders, pipeline.store, pipeline.embeddings, pipeline.settings, progress=args.progress
     )
+    try:
+        _show_reports(args, folders, reports)
+    except KeyboardInterrupt:  # Ctrl-C during an ingest ends the watch as well as while idle
+        print("Stopped watching", file=sys.stderr)
+    return 0
+
+
+def _show_reports(args: argparse.Namespace, folders: list[Path], reports: Iterator) -> None:
     for n, report in enumerate(reports):
         if args.json:
             print(json.dumps(asdict(report)))
@@ -323,7 +331,6 @@ def _watch(args: argparse.Namespace, paths: list[Path], pipeline: "Pipeline") ->
         if n == 0:
             where = ", ".join(_display(str(f)) for f in folders)
             print(f"Watching {where} for changes; Ctrl-C stops", file=sys.stderr, flush=True)
-    return 0
 
 
 def _k(args: argparse.Namespace, settings: "Settings") -> int:
