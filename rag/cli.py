@@ -77,8 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--rebuild",
         action="store_true",
-        help="delete the index first (not your files) and build it again from PATHs and "
-        "the documents uploaded in the browser; the way out of a damaged index",
+        help="build a new index from PATHs and the documents uploaded in the browser "
+        "beside the one in use, which answers until the new one is complete, then switch "
+        "to it; the way out of a damaged index or one built by other settings",
     )
     ingest.add_argument(
         "--watch",
@@ -125,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench",
-        help="measure speed and memory: ingestion, retrieval at 100k chunks, model, UI start",
+        help="measure speed and memory: ingestion, retrieval up to 1M chunks, model, UI start",
         description="Benchmark on this machine, printing a table and writing JSON: "
         "ingestion throughput against raw SentenceTransformer.encode on the same chunks; "
         "retrieval latency (p50, p95) at 1k, 10k and 100k synthetic chunks, no model; time "
@@ -134,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
         "start and peak memory of a `rag ui` process. Medians over --repeat runs; each "
         "ratio is taken within one run. Needs the index (`rag ingest`) for the model "
         "sections. The first run builds the 111k-chunk retrieval stores (about 3 minutes "
-        "on 2 cores) in <data_dir>/bench and later runs reuse them.",
+        "on 2 cores) in <data_dir>/bench and the 1M-chunk one in <data_dir>/bench-1m "
+        "(resumable, most of an hour); later runs reuse them.",
     )
     bench.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per figure")
     bench.add_argument("--question", default=None, help="question to time (default: example)")
@@ -277,24 +279,27 @@ def _print_report(report: "IngestReport") -> None:
 
 
 def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
-    from rag.ingest import ingest
+    from rag.ingest import ingest, rebuild
     from rag.watch import watched_folders
 
     paths = list(args.paths)
     if args.watch:
         watched_folders(paths)  # before anything is removed or written
     if args.rebuild:
-        from rag.store import remove_index
-
-        remove_index(settings)
-        where = settings.chroma_url or settings.data_dir
-        print(f"Removed the index in {where}; building it again", file=sys.stderr)
         if settings.uploads_dir.is_dir() and settings.uploads_dir not in paths:
             paths.append(settings.uploads_dir)
-    pipeline = _open(settings)
-    if args.watch:
-        return _watch(args, paths, pipeline)
-    report = ingest(paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress)
+        pipeline = _open_for_rebuild(settings)
+        report = rebuild(
+            paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress
+        )
+        print(f"Switched to the new index in {_where(settings)}", file=sys.stderr)
+    else:
+        pipeline = _open(settings)
+        if args.watch:
+            return _watch(args, paths, pipeline)
+        report = ingest(
+            paths, pipeline.store, pipeline.embeddings, settings, progress=args.progress
+        )
     if args.json:
         print(json.dumps(asdict(report), indent=2))
         for problem in report.failed:
@@ -302,6 +307,28 @@ def _ingest(args: argparse.Namespace, settings: "Settings") -> int:
     else:
         _print_report(report)
     return 1 if report.failed else 0
+
+
+def _where(settings: "Settings") -> str:
+    return str(settings.chroma_url or _display(str(settings.data_dir)))
+
+
+def _open_for_rebuild(settings: "Settings") -> "Pipeline":
+    """The index in use, which answers until the new one is complete; one built by
+    other settings too (the rebuild is its mend), and one too damaged to open is
+    removed first, as it could not answer anyway."""
+    from rag.pipeline import Pipeline
+    from rag.store import remove_index
+
+    try:
+        pipeline = Pipeline.from_settings(settings, on_mismatch="record")
+    except RagError:
+        remove_index(settings)
+        print(f"Removed the index in {_where(settings)}: it could not be opened", file=sys.stderr)
+        pipeline = Pipeline.from_settings(settings)
+    meanwhile = "; the one in use answers until it is done" if pipeline.store.sources() else ""
+    print(f"Building a new index in {_where(settings)}{meanwhile}", file=sys.stderr)
+    return pipeline
 
 
 def _watch(args: argparse.Namespace, paths: list[Path], pipeline: "Pipeline") -> int:

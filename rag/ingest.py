@@ -8,7 +8,7 @@ A file that fails to load keeps whatever it had in the index before.
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,9 @@ from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import RagError
 from rag.progress import Listener, Progress
 from rag.settings import Settings
-from rag.store import DocumentStore, chunk_id
+from rag.store import DocumentStore, chunk_id, drop_generation, drop_leftovers
+
+SWAP_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,44 @@ def ingest(
 ) -> IngestReport:
     store.usable()  # never writes into an index built by other settings
     with one_writer(settings.data_dir):
+        drop_leftovers(settings)
         return _ingest(paths, store, embeddings, settings, progress, listener)
+
+
+def rebuild(
+    paths: Sequence[Path],
+    store: DocumentStore,
+    embeddings: SentenceTransformerEmbeddings,
+    settings: Settings,
+    *,
+    progress: bool | None = None,
+    listener: Listener | None = None,
+) -> IngestReport:
+    """Build a new index from `paths` beside the one in use, then switch to it.
+
+    The old index keeps answering (this process's and every other's `store` follows
+    the switch) until the new one is complete. A failure, a full disk or Ctrl-C drops
+    the new one and leaves the old in use; a kill -9 leaves it for the next ingest to
+    drop. Either way the index in use is whole: the old one, or the new one.
+    """
+    with one_writer(settings.data_dir):
+        drop_leftovers(settings)
+        fresh = store.fresh()
+        try:
+            report = _ingest(paths, fresh, embeddings, settings, progress, listener)
+        except BaseException as exc:
+            with suppress(Exception):  # else the next ingest drops it
+                drop_generation(settings, fresh.generation.name)
+            if isinstance(exc, RagError | KeyboardInterrupt):
+                raise
+            reason = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+            raise RagError(
+                f"the rebuild failed ({reason}); the index in use is unchanged"
+            ) from None
+        old = store.switch_to(fresh)
+        time.sleep(SWAP_GRACE_S)  # a question begun on the old index finishes there
+        drop_generation(settings, old.name)
+    return report
 
 
 @contextmanager

@@ -18,9 +18,10 @@ from rag.errors import RagError
 
 MANIFEST_KEY = "rag_manifest"
 # Bump when the splitting or the keyword terms change in a way that changes chunks or
-# their terms (rag/documents.py, rag/support.py); a library upgrade alone does not.
+# their terms (rag/documents.py, rag/support.py), or where keywords are kept
+# (rag/keywords.py); a library upgrade alone does not.
 SPLITTER_VERSION = "recursive-sentences-1"
-TOKENIZER_VERSION = "nfkc-stem-stopwords-1"
+TOKENIZER_VERSION = "nfkc-stem-stopwords-fts5-2"
 
 
 class _Frozen(BaseModel):
@@ -64,7 +65,7 @@ class IndexManifest(_Frozen):
             if old != new:
                 found.append(f"chunk {field} {old} -> {new}")
         if self.keywords != wanted.keywords:
-            found.append(f"keyword tokenizer {self.keywords} -> {wanted.keywords}")
+            found.append(f"keyword index {self.keywords} -> {wanted.keywords}")
         return found
 
 
@@ -119,6 +120,11 @@ def _weights_sha256(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> str
             while block := weights.read(1 << 20):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _weights_sha256(str(path.parent), ((path.name, stat.st_size, stat.st_mtime_ns),))
 
 
 def sentence_transformer_identity(folder: Path, name: str) -> EmbedderIdentity:

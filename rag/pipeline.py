@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from rag.answering.chain import EvidenceChain
 from rag.chain import QAChain
 from rag.embeddings import SentenceTransformerEmbeddings
-from rag.retrieval import HybridRetriever, KeywordIndex
+from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.store import DocumentStore, OnMismatch, open_store
 
@@ -25,7 +25,6 @@ class Pipeline:
     store: DocumentStore
     _chains: dict[int, QAChain] = field(default_factory=dict, init=False)
     _llm: BaseChatModel | None = field(default=None, init=False)
-    _keywords: KeywordIndex | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     model_ready: threading.Event = field(default_factory=threading.Event, init=False)
 
@@ -38,12 +37,9 @@ class Pipeline:
 
     def retriever(self, k: int | None = None) -> HybridRetriever:
         self.store.usable()
-        if self._keywords is None:
-            self._keywords = KeywordIndex(self.store)
         retrieval = self.settings.retrieval
         return HybridRetriever(
             store=self.store,
-            keywords=self._keywords,
             k=k or retrieval.k,
             mode=retrieval.mode,
             candidates=retrieval.candidates,

@@ -1,16 +1,14 @@
 """Retrieval: a question in, scored chunks out, as LangChain `Document`s.
 
 Three modes share one retriever: `dense` (MiniLM vectors in Chroma), `bm25` (keywords,
-Okapi BM25) and `hybrid`, which fuses both rankings by reciprocal rank fusion. Whatever
-the mode, each document's `score` is its cosine similarity to the question, so the
-refusal thresholds mean the same thing in every mode; `rank_dense`, `rank_bm25` and
-`rrf` in the metadata show how it was found.
+BM25 in SQLite FTS5: `rag.keywords`) and `hybrid`, which fuses both rankings by
+reciprocal rank fusion. Whatever the mode, each document's `score` is its cosine
+similarity to the question, so the refusal thresholds mean the same thing in every
+mode; `rank_dense`, `rank_bm25` and `rrf` in the metadata show how it was found.
 """
 
 import re
-import threading
 import time
-from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -20,12 +18,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 from pydantic import BaseModel, ConfigDict
-from scipy import sparse
 
 from rag.documents import document_text_between
 from rag.errors import RagError
 from rag.store import DocumentStore
-from rag.support import terms
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 SEGMENT_TRIES = 5  # over ~1.5 s: a first write's vector segment reaches the disk
@@ -48,87 +44,10 @@ def clean_query(query: str, limit: int) -> str:
     return text
 
 
-class OkapiBM25:
-    """rank_bm25's BM25Okapi (k1 1.5, b 0.75, negative IDFs floored at 0.25x the mean),
-    held as a sparse chunk-by-term weight matrix: a query sums a few columns instead of
-    walking every chunk in Python (~250 ms at 100k chunks with rank_bm25, ~1 ms here)."""
-
-    def __init__(self, tokenized: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
-        self.vocabulary: dict[str, int] = {}
-        rows, cols = [], []
-        for row, tokens in enumerate(tokenized):
-            for token in tokens:
-                rows.append(row)
-                cols.append(self.vocabulary.setdefault(token, len(self.vocabulary)))
-        shape = (len(tokenized), len(self.vocabulary))
-        counts = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=shape).tocsr()
-        counts.sum_duplicates()
-        lengths = np.array([len(t) for t in tokenized], dtype=float)
-        frequency = np.bincount(counts.indices, minlength=shape[1])
-        idf = np.log(shape[0] - frequency + 0.5) - np.log(frequency + 0.5)
-        idf[idf < 0] = 0.25 * idf.mean()
-        norm = k1 * (1 - b + b * lengths / max(lengths.mean(), 1e-9))
-        tf = counts.data
-        weights = counts.copy()
-        row_norm = np.repeat(norm, np.diff(counts.indptr))  # each stored entry's chunk
-        weights.data = idf[counts.indices] * tf * (k1 + 1) / (tf + row_norm)
-        self.weights = weights.tocsc()
-
-    def top(self, query: list[str], n: int, rows: np.ndarray | None = None) -> list[int]:
-        """The best `n` chunks holding a query term (not merely scoring above zero:
-        a term in most chunks of a small index has a negative weight); `rows`: only
-        among these."""
-        columns = [self.vocabulary[t] for t in query if t in self.vocabulary]
-        if not columns:
-            return []
-        picked = self.weights[:, columns]
-        scores = np.asarray(picked.sum(axis=1)).ravel()
-        matching = np.flatnonzero(np.bincount(picked.indices, minlength=len(scores)))
-        if rows is not None:
-            matching = np.intersect1d(matching, rows)
-        if len(matching) > n:  # keep the n best, and everything tied with the last
-            best = np.argpartition(-scores[matching], n - 1)[:n]
-            matching = matching[scores[matching] >= scores[matching[best]].min()]
-        order = np.lexsort((matching, -scores[matching]))[:n]  # ties: index order
-        return matching[order].tolist()
-
-
-class KeywordIndex:
-    """BM25 over every chunk in the store, rebuilt when the store has changed since."""
-
-    def __init__(self, store: DocumentStore) -> None:
-        self.store = store
-        self._lock = threading.Lock()
-        self._version: tuple[float, int] | None = None
-        self._ids: list[str] = []
-        self._sources = np.array([], dtype=object)
-        self._bm25: OkapiBM25 | None = None
-
-    def search(self, query: str, n: int, sources: Sequence[str] = ()) -> list[str]:
-        """Ids of the best `n` chunks that share a term with the query; `sources`: only
-        chunks of these documents."""
-        with self._lock:
-            version = self.store.records.version()
-            if version != self._version:
-                chunks = self.store.vectors.get(include=["documents", "metadatas"])
-                self._ids = chunks["ids"]
-                self._sources = np.array([m["source"] for m in chunks["metadatas"]], dtype=object)
-                tokenized = [terms(text) for text in chunks["documents"]]
-                self._bm25 = OkapiBM25(tokenized) if self._ids else None
-                self._version = version
-            bm25, ids, owners = self._bm25, self._ids, self._sources
-        wanted = terms(query)
-        if bm25 is None or not wanted:
-            return []
-        rows = np.flatnonzero(np.isin(owners, list(sources))) if sources else None
-        return [ids[i] for i in bm25.top(wanted, n, rows)]
-
-
 class HybridRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     store: DocumentStore
-    keywords: KeywordIndex
     k: int = 3
     mode: RetrievalMode = "hybrid"
     candidates: int = 20  # from each ranking, before fusion
@@ -149,9 +68,10 @@ class HybridRetriever(BaseRetriever):
             for doc, distance in self._nearest(question, n):
                 doc.metadata = {**doc.metadata, "score": round(1.0 - distance, 6)}
                 dense[doc.id or ""] = doc
-        keyword_ids = self.keywords.search(query, n, self.sources) if self.mode != "dense" else []
+        keywords = self.store.keywords
+        keyword_ids = keywords.search(query, n, self.sources) if self.mode != "dense" else []
         found = {**dense, **self._fetch([i for i in keyword_ids if i not in dense], question)}
-        # An ingest may delete chunks between the keyword index's build and this fetch.
+        # An ingest may delete chunks between the keyword search and this fetch.
         keyword_ids = [i for i in keyword_ids if i in found]
 
         fused: dict[str, float] = {}

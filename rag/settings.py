@@ -293,6 +293,10 @@ class Settings(BaseSettings):
         return self.data_dir / "records.sqlite"
 
     @property
+    def keywords_db(self) -> Path:
+        return self.data_dir / "keywords.sqlite"
+
+    @property
     def chats_db(self) -> Path:
         return self.data_dir / "chats.sqlite"
 

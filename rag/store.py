@@ -8,12 +8,14 @@ file's chunks be found and deleted.
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import chromadb
@@ -28,6 +30,7 @@ from sqlalchemy import func
 
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.errors import RagError
+from rag.keywords import KeywordTable, table_names
 from rag.manifest import ChunkerIdentity, IndexManifest, IndexMismatch, check_manifest
 from rag.settings import Settings
 
@@ -75,6 +78,25 @@ class SourceRecordManager(SQLRecordManager):
                 self._seen, self._version = data_version, (latest or 0.0, count)
             return self._version
 
+    def forget(self) -> None:
+        """Delete every record of this namespace (its index is being emptied or dropped)."""
+        with self._make_session() as session:
+            session.query(UpsertionRecord).filter(
+                UpsertionRecord.namespace == self.namespace
+            ).delete()
+            session.commit()
+
+
+def record_namespaces(settings: Settings) -> list[str]:
+    if not settings.records_db.exists():
+        return []
+    with sqlite3.connect(settings.records_db) as db:
+        try:
+            rows = db.execute("SELECT DISTINCT namespace FROM upsertion_record").fetchall()
+        except sqlite3.OperationalError:  # no table yet
+            return []
+    return [namespace for (namespace,) in rows]
+
 
 def chunk_id(chunk: Document) -> str:
     """A chunk's id is the hash of its text and metadata, so any change makes a new id."""
@@ -82,13 +104,115 @@ def chunk_id(chunk: Document) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-@dataclass
-class DocumentStore:
-    vectors: Chroma
+class KeywordedChroma(Chroma):
+    """Chroma that keeps the keyword table in step: every chunk LangChain's `index`
+    writes or deletes is written to or deleted from the keywords right after."""
+
+    def __init__(self, *, keywords: KeywordTable, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keywords = keywords
+
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict] | None = None,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        texts = list(texts)
+        ids = super().add_texts(texts, metadatas, ids, **kwargs)
+        sources = [meta.get("source", "") for meta in metadatas or [{}] * len(texts)]
+        self.keywords.add(ids, texts, sources)
+        return ids
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
+        super().delete(ids, **kwargs)
+        if ids:
+            self.keywords.delete(ids)
+
+    def reset_collection(self) -> None:
+        super().reset_collection()
+        self.keywords.clear()
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One built index, all named by its Chroma collection: the vectors, the keyword
+    table and the records. A rebuild makes a new one beside the one in use."""
+
+    name: str
+    vectors: KeywordedChroma
     records: SourceRecordManager
-    # Set when the index was built by other settings (`open_store(on_mismatch="record")`):
-    # servers keep running to show it, and nothing may search or write the index.
-    problem: str | None = None
+
+
+class DocumentStore:
+    """The index in use. It follows `rag ingest --rebuild`: when another process
+    switches the data folder to a new generation, the next access opens that one, so
+    a running chat answers from the old index until the new one is complete, then
+    from the new one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: SentenceTransformerEmbeddings,
+        generation: Generation,
+        *,
+        follow: bool = True,
+        problem: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.generation = generation
+        self._problem = problem
+        self._follow = follow
+        self._stamp = _pointer_stamp(settings)
+        self._lock = threading.Lock()
+
+    def current(self) -> Generation:
+        if self._follow and (stamp := _pointer_stamp(self.settings)) != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    name = active_name(self.settings)
+                    if name != self.generation.name:
+                        self.generation = open_generation(self.settings, self.embeddings, name)
+                        try:
+                            self.check()
+                            self._problem = None
+                        except IndexMismatch as exc:
+                            self._problem = str(exc)
+                    self._stamp = stamp
+        return self.generation
+
+    @property
+    def problem(self) -> str | None:
+        """Why this index cannot be used, if it was built by other settings
+        (`open_store(on_mismatch="record")`): servers keep running to show it, and
+        nothing may search or write it until a rebuild, which they follow."""
+        self.current()
+        return self._problem
+
+    @problem.setter
+    def problem(self, why: str | None) -> None:
+        self._problem = why
+
+    @property
+    def vectors(self) -> KeywordedChroma:
+        return self.current().vectors
+
+    @property
+    def records(self) -> SourceRecordManager:
+        return self.current().records
+
+    @property
+    def keywords(self) -> KeywordTable:
+        return self.current().vectors.keywords
+
+    def check(self) -> None:
+        """`IndexMismatch` unless this index was built by these settings (an empty one
+        takes them)."""
+        wanted = index_manifest(self.settings, self.embeddings)
+        where = str(self.settings.chroma_url or self.settings.data_dir)
+        check_manifest(self.generation.vectors._collection, wanted, where)
 
     def usable(self) -> None:
         """A `RagError` saying why this store cannot be used, if it cannot."""
@@ -106,7 +230,7 @@ class DocumentStore:
         """Delete every chunk and record in place: an open client stays valid, which a
         removed folder would not leave it (`remove_index`, for a new process)."""
         self.vectors.reset_collection()  # with _COLLECTION_CONFIGURATION, as first made
-        self.records.delete_keys(self.records.list_keys())
+        self.records.forget()
 
     def delete_sources(self, sources: Iterable[str]) -> int:
         """Remove every chunk of these sources: vectors first, then their records.
@@ -121,6 +245,31 @@ class DocumentStore:
                 self.records.delete_keys(ids)
                 deleted += len(ids)
         return deleted
+
+    def fresh(self) -> "DocumentStore":
+        """An empty generation beside this one, not yet in use (`switch_to`)."""
+        base = self.settings.store.collection
+        numbers = [int(n[len(base) + 1 :]) for n in generation_names(self.settings) if n != base]
+        number = 1 + max(numbers, default=0)
+        generation = open_generation(self.settings, self.embeddings, f"{base}.{number}")
+        store = DocumentStore(self.settings, self.embeddings, generation, follow=False)
+        store.check()  # empty: records these settings
+        return store
+
+    def switch_to(self, fresh: "DocumentStore") -> Generation:
+        """Make `fresh` the index in use, in one atomic rename; the generation it
+        replaced, for the caller to drop once no reader can be inside it."""
+        old = self.current()
+        pointer = _pointer(self.settings)
+        staged = pointer.with_suffix(".new")
+        with open(staged, "w") as file:
+            json.dump({"collection": fresh.generation.name}, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(staged, pointer)
+        _fsync_folder(pointer.parent)
+        self.current()
+        return old
 
 
 def chroma_client(settings: Settings) -> ClientAPI:
@@ -154,29 +303,58 @@ def index_manifest(settings: Settings, embeddings: SentenceTransformerEmbeddings
     return IndexManifest(embedder=embeddings.identity(), chunker=chunker)
 
 
-def open_store(
-    settings: Settings,
-    embeddings: SentenceTransformerEmbeddings,
-    *,
-    on_mismatch: OnMismatch = "raise",
-) -> DocumentStore:
-    """The index, checked against its manifest. One built by other settings raises
-    `IndexMismatch`; is opened with `problem` set ("record": servers, which show it);
-    or is emptied and takes these settings ("rebuild": scratch indexes, refilled by
-    their owner)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Records of one store must never vouch for chunks in another.
-    store_name = f"{settings.chroma_url}/" if settings.chroma_url else "chroma/"
+def _pointer(settings: Settings) -> Path:
+    return settings.data_dir / "index.json"
+
+
+def _pointer_stamp(settings: Settings) -> tuple[int, int] | None:
     try:
-        vectors = Chroma(
+        stat = _pointer(settings).stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def active_name(settings: Settings) -> str:
+    """The collection in use: the pointer's, or the configured name before any rebuild."""
+    try:
+        return json.loads(_pointer(settings).read_text())["collection"]
+    except FileNotFoundError:
+        return settings.store.collection
+    except (ValueError, KeyError, TypeError):
+        raise RagError(
+            f"{_pointer(settings)} is damaged; delete it to use the index named "
+            f"{settings.store.collection!r}, or rebuild with `rag ingest --rebuild`"
+        ) from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _namespace(settings: Settings, name: str) -> str:
+    # Records of one store must never vouch for chunks in another.
+    return (f"{settings.chroma_url}/" if settings.chroma_url else "chroma/") + name
+
+
+def open_generation(
+    settings: Settings, embeddings: SentenceTransformerEmbeddings, name: str
+) -> Generation:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        vectors = KeywordedChroma(
+            keywords=KeywordTable(settings.keywords_db, name),
             client=chroma_client(settings),
-            collection_name=settings.store.collection,
+            collection_name=name,
             embedding_function=embeddings,
             collection_configuration=_COLLECTION_CONFIGURATION,
         )
         records = SourceRecordManager(
-            namespace=store_name + settings.store.collection,
-            db_url=f"sqlite:///{settings.records_db}",
+            namespace=_namespace(settings, name), db_url=f"sqlite:///{settings.records_db}"
         )
         records.create_schema()
     except RagError:
@@ -187,20 +365,68 @@ def open_store(
             f"the index in {settings.chroma_url or settings.data_dir} is damaged ({reason}); "
             "rebuild it from your files with `rag ingest --rebuild [PATH ...]`"
         ) from None
-    store = DocumentStore(vectors=vectors, records=records)
-    wanted = index_manifest(settings, embeddings)
-    where = str(settings.chroma_url or settings.data_dir)
+    return Generation(name, vectors, records)
+
+
+def open_store(
+    settings: Settings,
+    embeddings: SentenceTransformerEmbeddings,
+    *,
+    on_mismatch: OnMismatch = "raise",
+) -> DocumentStore:
+    """The index in use, checked against its manifest. One built by other settings
+    raises `IndexMismatch`; is opened with `problem` set ("record": servers, which show
+    it, and `rag ingest --rebuild`, which builds beside it); or is emptied and takes
+    these settings ("rebuild": scratch indexes, refilled by their owner)."""
+    generation = open_generation(settings, embeddings, active_name(settings))
+    store = DocumentStore(settings, embeddings, generation)
     try:
-        check_manifest(vectors._collection, wanted, where)
+        store.check()
     except IndexMismatch as exc:
         if on_mismatch == "raise":
             raise
         if on_mismatch == "rebuild":
             store.clear()
-            check_manifest(vectors._collection, wanted, where)  # empty: takes `wanted`
+            store.check()  # empty: takes these settings
         else:
             store.problem = str(exc)
     return store
+
+
+def _is_generation(settings: Settings, name: str) -> bool:
+    base = settings.store.collection
+    return name == base or (name.startswith(base + ".") and name[len(base) + 1 :].isdigit())
+
+
+def generation_names(settings: Settings) -> set[str]:
+    """Every generation of this collection that left anything: vectors, keywords or records."""
+    names = {c.name for c in chroma_client(settings).list_collections()}
+    names |= set(table_names(settings.keywords_db))
+    prefix = _namespace(settings, "")
+    names |= {n.removeprefix(prefix) for n in record_namespaces(settings) if n.startswith(prefix)}
+    return {name for name in names if _is_generation(settings, name)}
+
+
+def drop_generation(settings: Settings, name: str) -> None:
+    """Delete one generation's vectors, keywords and records (never the documents)."""
+    with contextlib.suppress(chromadb.errors.NotFoundError, ValueError):
+        chroma_client(settings).delete_collection(name)
+    table = KeywordTable(settings.keywords_db, name)
+    table.drop()
+    table.close()
+    SourceRecordManager(
+        namespace=_namespace(settings, name), db_url=f"sqlite:///{settings.records_db}"
+    ).forget()
+
+
+def drop_leftovers(settings: Settings) -> list[str]:
+    """Drop the generations not in use: a rebuild killed before its switch, or the old
+    index of one killed after it. Call with the ingest lock held."""
+    active = active_name(settings)
+    leftovers = sorted(generation_names(settings) - {active})
+    for name in leftovers:
+        drop_generation(settings, name)
+    return leftovers
 
 
 def _forget_client(settings: Settings) -> None:
@@ -210,16 +436,21 @@ def _forget_client(settings: Settings) -> None:
 
     path = str(settings.chroma_dir.resolve())
     if (system := SharedSystemClient._identifier_to_system.pop(path, None)) is not None:
-        system.stop()
+        with contextlib.suppress(Exception):  # one that failed to open has nothing to stop
+            system.stop()
 
 
 def remove_index(settings: Settings) -> None:
-    """Delete the index (vectors and records), never the documents, uploads or models."""
+    """Delete the index, every generation (vectors, keywords and records), never the
+    documents, uploads or models: the way out of an index too damaged to open."""
     if settings.chroma_url:
-        with contextlib.suppress(chromadb.errors.NotFoundError):
-            chroma_client(settings).delete_collection(settings.store.collection)
+        for name in generation_names(settings):
+            with contextlib.suppress(chromadb.errors.NotFoundError):
+                chroma_client(settings).delete_collection(name)
     else:
         _forget_client(settings)
         shutil.rmtree(settings.chroma_dir, ignore_errors=True)
-    for path in settings.data_dir.glob(f"{settings.records_db.name}*"):  # with -wal, -shm
-        path.unlink()
+    for db in (settings.records_db, settings.keywords_db):
+        for path in settings.data_dir.glob(f"{db.name}*"):  # with -wal, -shm
+            path.unlink()
+    _pointer(settings).unlink(missing_ok=True)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from rag.benchmarks.corpus import chunk_texts, unit_vectors, vocabulary
-from rag.benchmarks.retrieval import grow, percentiles_ms
+from rag.benchmarks.retrieval import grow, one_file_change, percentiles_ms
 from rag.benchmarks.suite import check_targets
 from rag.cli import main
 from rag.pipeline import Pipeline
@@ -33,6 +33,10 @@ def test_a_store_grows_to_size_once_and_answers_queries(tmp_path: Path, embeddin
     passages = pipeline.retriever().invoke("What did the Meta spokesperson say?")
     assert len(passages) == settings.retrieval.k
     assert any("rank_bm25" in p.metadata for p in passages)  # both rankings took part
+    # The 1M section's one-file change: ingested, asked about, and taken out again.
+    figures = one_file_change(pipeline, "What did the Meta spokesperson say?")
+    assert figures["ingest_s"] > 0 and figures["first_question_s"] > 0
+    assert pipeline.store.chunk_count() == pipeline.store.keywords.count() == 300
 
 
 def test_percentiles_and_targets() -> None:

@@ -37,11 +37,13 @@ def test_ingest_and_ask_through_a_chroma_server(
         assert answer.citations
         assert {c.source for c in answer.citations} == {str(ARTICLE)}
 
-        # --rebuild empties the server's collection and fills it again.
+        # --rebuild fills a new collection on the server, switches to it, drops the old.
         capsys.readouterr()
         assert main(["--data-dir", str(data), "ingest", "--rebuild", str(CORPUS)]) == 0
         assert f"{indexed} embedded" in capsys.readouterr().out
-        assert remote.get_collection(settings.store.collection).count() == indexed
+        assert [c.name for c in remote.list_collections()] == ["documents.1"]
+        assert remote.get_collection("documents.1").count() == indexed
+        assert pipeline.chain.invoke("What did the Meta spokesperson say?").citations
     finally:
         chroma_server.stop(server)
     assert server.returncode is not None

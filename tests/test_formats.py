@@ -11,7 +11,7 @@ from rag.cli import main
 from rag.documents import DocumentError, check_document, document_text, read_chunks
 from rag.embeddings import SentenceTransformerEmbeddings
 from rag.ingest import ingest
-from rag.retrieval import HybridRetriever, KeywordIndex, Passage
+from rag.retrieval import HybridRetriever, Passage
 from rag.settings import ChunkingSettings, Settings
 from rag.store import open_store
 
@@ -169,7 +169,7 @@ def test_a_mixed_folder_ingests_around_its_bad_files_and_cites_pages(
     failed = {Path(p.path).name: p.reason for p in result.failed}
     assert set(failed) == {"broken.pdf", "locked.pdf"}
     assert "password" in failed["locked.pdf"]
-    retriever = HybridRetriever(store=store, keywords=KeywordIndex(store), k=3)
+    retriever = HybridRetriever(store=store, k=3)
     cases = {
         "Who won the harbour dredging contract?": "report.pdf, p. 2",
         "When does the first ferry to Skerry Island leave?": "ferry.docx",

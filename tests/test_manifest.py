@@ -128,9 +128,25 @@ def test_the_page_shows_the_mismatch_in_a_banner(settings, embeddings):
 
     indexed(settings, embeddings)
     app = build_app(Pipeline.from_settings(resized(settings), on_mismatch="record"))
-    [banner] = [b for b in app.blocks.values() if getattr(b, "elem_id", None) == "index-banner"]
-    assert banner.value.startswith("**The index cannot be used:** the index in")
-    assert "chunk size 600 -> 800" in banner.value
+    [banner] = [
+        f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "index_banner_state"
+    ]
+    shown = banner()
+    assert shown["visible"] is True
+    assert shown["value"].startswith("**The index cannot be used:** the index in")
+    assert "chunk size 600 -> 800" in shown["value"]
+
+
+def test_a_server_follows_the_rebuild_that_mends_its_index(settings, embeddings):
+    from rag.ingest import rebuild
+
+    indexed(settings, embeddings)
+    server = Pipeline.from_settings(resized(settings), on_mismatch="record")
+    assert server.store.problem
+    rebuild([ARTICLE], server.store, embeddings, resized(settings), progress=False)
+    assert server.store.problem is None  # the banner and the 503s go
+    assert server.retriever().invoke("What did the Meta spokesperson say?")
+    assert read_manifest(server.store.vectors._collection).chunker.size == 800
 
 
 def test_a_scratch_index_is_rebuilt_instead(settings, embeddings):

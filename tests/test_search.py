@@ -3,7 +3,7 @@ from chromadb.errors import InternalError
 
 from rag.errors import RagError
 from rag.ingest import ingest
-from rag.retrieval import HybridRetriever, KeywordIndex, OkapiBM25, Passage, clean_query
+from rag.retrieval import HybridRetriever, Passage, clean_query
 
 from conftest import ARTICLE, CORPUS
 
@@ -11,7 +11,7 @@ SPOKESPERSON = "What did the Meta spokesperson say?"
 
 
 def retriever(store, mode: str = "hybrid", k: int = 3) -> HybridRetriever:
-    return HybridRetriever(store=store, keywords=KeywordIndex(store), k=k, mode=mode)
+    return HybridRetriever(store=store, k=k, mode=mode)
 
 
 @pytest.fixture
@@ -53,20 +53,6 @@ def test_hybrid_fuses_both_rankings(corpus_store):
     assert "TechCrunch" in docs[0].page_content  # the one word only keywords can match
 
 
-def test_keyword_index_follows_changes_to_the_store(tmp_path, store, embeddings, settings):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    note = docs / "note.txt"
-    note.write_text("Kiwis are flightless birds.", encoding="utf-8")
-    ingest([docs], store, embeddings, settings)
-    keywords = KeywordIndex(store)
-    assert len(keywords.search("flightless kiwis", 5)) == 1
-    note.write_text("Penguins cannot fly either.", encoding="utf-8")
-    ingest([docs], store, embeddings, settings)
-    assert keywords.search("flightless kiwis", 5) == []
-    assert len(keywords.search("penguins", 5)) == 1
-
-
 def test_collection_uses_cosine_and_no_chroma_embedding_function(corpus_store):
     collection = corpus_store.vectors._collection
     assert collection.configuration_json["hnsw"]["space"] == "cosine"
@@ -84,12 +70,13 @@ def test_unusable_queries_are_refused(query):
         clean_query(query, 4000)
 
 
-def test_chunks_deleted_after_the_keyword_index_was_built_are_skipped(corpus_store):
+def test_chunks_deleted_after_the_keyword_search_are_skipped(corpus_store):
     """An ingest may delete chunks between the keyword search and the fetch."""
     hybrid = retriever(corpus_store)
     query = "What did the Meta spokesperson say?"
     first = hybrid.invoke(query)
-    corpus_store.vectors.delete(ids=[first[0].id])  # vectors only: the index is stale now
+    corpus_store.vectors._collection.delete(ids=[first[0].id])  # vectors only, not keywords
+    assert first[0].id in corpus_store.keywords.search(query, 20)
     after = hybrid.invoke(query)
     assert after and first[0].id not in {d.id for d in after}
 
@@ -97,9 +84,9 @@ def test_chunks_deleted_after_the_keyword_index_was_built_are_skipped(corpus_sto
 def test_neighbours_join_a_hit_with_the_chunks_around_it(corpus_store):
     text = ARTICLE.read_text(encoding="utf-8")
     plain = retriever(corpus_store).invoke("Why was Behemoth delayed?")
-    widened = HybridRetriever(
-        store=corpus_store, keywords=KeywordIndex(corpus_store), k=3, neighbours=1
-    ).invoke("Why was Behemoth delayed?")
+    widened = HybridRetriever(store=corpus_store, k=3, neighbours=1).invoke(
+        "Why was Behemoth delayed?"
+    )
     assert [d.id for d in widened] == [d.id for d in plain]
     for hit, wide in zip(plain, widened, strict=True):
         p = Passage.from_document(wide)
@@ -110,27 +97,13 @@ def test_neighbours_join_a_hit_with_the_chunks_around_it(corpus_store):
 
 
 def test_min_score_drops_weak_passages_and_mmr_diversifies(corpus_store):
-    keywords = KeywordIndex(corpus_store)
     query = "What did the Meta spokesperson say?"
-    ranked = HybridRetriever(store=corpus_store, keywords=keywords, k=10).invoke(query)
+    ranked = HybridRetriever(store=corpus_store, k=10).invoke(query)
     cut = sorted(d.metadata["score"] for d in ranked)[len(ranked) // 2]
-    kept = HybridRetriever(store=corpus_store, keywords=keywords, k=10, min_score=cut).invoke(query)
+    kept = HybridRetriever(store=corpus_store, k=10, min_score=cut).invoke(query)
     assert kept and all(d.metadata["score"] >= cut for d in kept) and len(kept) < len(ranked)
-    diverse = HybridRetriever(store=corpus_store, keywords=keywords, k=3, mmr_lambda=0.0).invoke(
-        query
-    )
+    diverse = HybridRetriever(store=corpus_store, k=3, mmr_lambda=0.0).invoke(query)
     assert len(diverse) == 3 and [d.id for d in diverse] != [d.id for d in ranked[:3]]
-
-
-def test_okapi_bm25_matches_shared_terms_even_when_a_term_is_everywhere() -> None:
-    # "meta" is in 3 of 4 chunks: its IDF is negative and floored at a quarter of the
-    # mean, as rank_bm25 does; chunks holding only it still match, shorter ones first.
-    bm25 = OkapiBM25([["meta", "open"], ["meta", "spokesperson", "said"], ["meta"], ["kiwi"]])
-    assert bm25.top(["meta", "spokesperson"], 10) == [1, 2, 0]
-    assert bm25.top(["meta", "spokesperson"], 2) == [1, 2]
-    assert bm25.top(["unknown"], 5) == []
-    tied = OkapiBM25([["a", "b"], ["c"], ["a", "b"], ["a", "b"]])
-    assert tied.top(["a"], 2) == [0, 2]  # equal scores keep index order
 
 
 def test_a_query_racing_the_first_write_is_tried_again(corpus_store, monkeypatch):

@@ -244,6 +244,13 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
         gr.Info("Thanks: the note is saved with the answer.")
         return gr.update(value=""), gr.update(visible=False)
 
+    def index_banner_state() -> Any:
+        """Read at each page load: a `rag ingest --rebuild` mends the index under a
+        running server, which then follows it."""
+        if problem := pipeline.store.problem:
+            return gr.update(value=f"**The index cannot be used:** {problem}", visible=True)
+        return gr.update(visible=False)
+
     def chats_banner() -> Any:
         if chats.problem:
             return gr.update(value=f"**Chats are not saved:** {chats.problem}", visible=True)
@@ -365,12 +372,9 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
         saved = gr.State([])  # the saved id of each answer shown, in order
         noting = gr.State(None)  # the answer a thumb down's note belongs to
         gr.Markdown("## Ask your documents\nAnswers cite the passages they come from.")
-        if pipeline.store.problem:  # fixed for the server's life: a rebuild restarts it
-            gr.Markdown(
-                f"**The index cannot be used:** {pipeline.store.problem}",
-                elem_id="index-banner",
-                elem_classes="index-banner",
-            )
+        index_banner = gr.Markdown(
+            visible=False, elem_id="index-banner", elem_classes="index-banner"
+        )
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"), gr.Row():
                 with gr.Column(scale=1, min_width=220, elem_id="chat-side"):
@@ -537,6 +541,7 @@ def build_app(pipeline: Pipeline, chats: SavedChats | None = None) -> gr.Blocks:
         save_note_button.click(save_note, [noting, note], [note, feedback_row], **private)
         app.load(list_chats, [chat_search], [chat_list], **private)
         app.load(chats_banner, outputs=[banner], **private)
+        app.load(index_banner_state, outputs=[index_banner], **private)
         shown = [table, chosen, page, count, scope]
         ask_doc.click(ask_document, [chosen], [scope, tabs, *fresh], **private)
         add.click(upload, [files, search, page], [status, files, *shown], api_visibility="private")

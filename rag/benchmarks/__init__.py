@@ -8,6 +8,7 @@ the machines are shared, so the numbers are reported against targets, never asse
 SECTIONS = (
     "ingestion",
     "retrieval",
+    "retrieval_1m",
     "llm",
     "answer_repeated",
     "answer_cold",
