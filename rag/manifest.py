@@ -138,7 +138,7 @@ def sentence_transformer_identity(folder: Path, name: str) -> EmbedderIdentity:
         name=name,
         sha256=_weights_sha256(str(folder), stamp),
         dimension=_dimension(folder),
-        normalized=True,  # SentenceTransformerEmbeddings always normalises
+        normalized=True,  # rag.embeddings always normalises
     )
 
 

@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag.answering.chain import EvidenceChain
 from rag.chain import QAChain
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings import Embedder, load_embeddings
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 from rag.store import DocumentStore, OnMismatch, open_store
@@ -21,7 +21,7 @@ from rag.store import DocumentStore, OnMismatch, open_store
 @dataclass
 class Pipeline:
     settings: Settings
-    embeddings: SentenceTransformerEmbeddings
+    embeddings: Embedder
     store: DocumentStore
     _chains: dict[int, QAChain] = field(default_factory=dict, init=False)
     _llm: BaseChatModel | None = field(default=None, init=False)
@@ -31,7 +31,7 @@ class Pipeline:
     @classmethod
     def from_settings(cls, settings: Settings, *, on_mismatch: OnMismatch = "raise") -> "Pipeline":
         """`on_mismatch`: what an index built by other settings does (`open_store`)."""
-        embeddings = SentenceTransformerEmbeddings.from_settings(settings.embeddings)
+        embeddings = load_embeddings(settings.embeddings)
         store = open_store(settings, embeddings, on_mismatch=on_mismatch)
         return cls(settings, embeddings, store)
 

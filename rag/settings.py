@@ -49,8 +49,13 @@ class ChunkingSettings(_Section):
 
 
 class EmbeddingSettings(_Section):
+    model: Literal["minilm", "e5-small"] = Field(
+        "minilm",
+        description="minilm: the packaged all-MiniLM-L6-v2; e5-small: multilingual-e5-small "
+        "in 4 bits (`make install-e5`). Changing it needs `rag ingest --rebuild`.",
+    )
     model_path: Path | None = Field(
-        None, description="A sentence-transformers model folder; empty means the packaged MiniLM."
+        None, description="minilm: a sentence-transformers folder; empty: the packaged MiniLM."
     )
     batch_size: int = Field(32, ge=1, le=4096)
     device: str = "cpu"

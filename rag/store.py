@@ -28,7 +28,7 @@ from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 from langchain_core.documents import Document
 from sqlalchemy import func
 
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.keywords import KeywordTable, table_names
 from rag.manifest import ChunkerIdentity, IndexManifest, IndexMismatch, check_manifest
@@ -154,7 +154,7 @@ class DocumentStore:
     def __init__(
         self,
         settings: Settings,
-        embeddings: SentenceTransformerEmbeddings,
+        embeddings: Embedder,
         generation: Generation,
         *,
         follow: bool = True,
@@ -297,7 +297,7 @@ def chroma_client(settings: Settings) -> ClientAPI:
         ) from None
 
 
-def index_manifest(settings: Settings, embeddings: SentenceTransformerEmbeddings) -> IndexManifest:
+def index_manifest(settings: Settings, embeddings: Embedder) -> IndexManifest:
     """The manifest an index built with these settings records."""
     chunker = ChunkerIdentity(size=settings.chunking.size, overlap=settings.chunking.overlap)
     return IndexManifest(embedder=embeddings.identity(), chunker=chunker)
@@ -341,9 +341,7 @@ def _namespace(settings: Settings, name: str) -> str:
     return (f"{settings.chroma_url}/" if settings.chroma_url else "chroma/") + name
 
 
-def open_generation(
-    settings: Settings, embeddings: SentenceTransformerEmbeddings, name: str
-) -> Generation:
+def open_generation(settings: Settings, embeddings: Embedder, name: str) -> Generation:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         vectors = KeywordedChroma(
@@ -370,7 +368,7 @@ def open_generation(
 
 def open_store(
     settings: Settings,
-    embeddings: SentenceTransformerEmbeddings,
+    embeddings: Embedder,
     *,
     on_mismatch: OnMismatch = "raise",
 ) -> DocumentStore:

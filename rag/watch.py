@@ -8,7 +8,7 @@ from pathlib import Path
 import watchfiles
 
 from rag.documents import is_supported
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.ingest import IngestReport, ingest
 from rag.settings import Settings
@@ -33,7 +33,7 @@ def _relevant(change: watchfiles.Change, path: str) -> bool:
 def watch(
     folders: Sequence[Path],
     store: DocumentStore,
-    embeddings: SentenceTransformerEmbeddings,
+    embeddings: Embedder,
     settings: Settings,
     *,
     progress: bool | None = None,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from rag.answering.checks import missing_names, missing_numbers
-from rag.evaluation.halueval import DEVELOPMENT_ITEMS, write
+from rag.evaluation.halueval import DEVELOPMENT_ITEMS, write, write_retrieval
 from rag.evaluation.questions import load_question_set
 
 EVAL = Path(__file__).resolve().parent.parent / "eval"
@@ -37,6 +37,25 @@ def test_gold_sources_hold_their_quotes_and_left_out_passages_are_absent():
         assert int(q.id.removeprefix("hq-")) < DEVELOPMENT_ITEMS
     for q in left_out:
         assert f"halueval-{q.id.removeprefix('hq-')}.txt" not in corpus
+
+
+def test_the_retrieval_set_is_every_development_passage_and_rebuilds_the_committed_file(
+    tmp_path,
+):
+    corpus = tmp_path / "corpus"
+    assert write_retrieval(tmp_path, corpus) == DEVELOPMENT_ITEMS
+    committed = (EVAL / "halueval-retrieval.yaml").read_text()
+    written = (tmp_path / "halueval-retrieval.yaml").read_text()
+    # The same questions; only the corpus folder is named differently.
+    assert written.replace(f"corpus: {corpus}/*.txt", "") == committed.replace(
+        "corpus: ../.rag/halueval-retrieval/*.txt", ""
+    )
+    question_set = load_question_set(tmp_path / "halueval-retrieval.yaml")
+    assert len(question_set.corpus) == DEVELOPMENT_ITEMS
+    names = {p.name: p for p in question_set.corpus}
+    assert len(question_set.questions) == 300
+    for q in question_set.questions:
+        assert q.answerable and q.quotes[0] in names[q.sources[0]].read_text(encoding="utf-8")
 
 
 def test_the_checks_catch_hallucinated_names_and_numbers_but_pass_right_answers():

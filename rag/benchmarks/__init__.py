@@ -7,6 +7,7 @@ the machines are shared, so the numbers are reported against targets, never asse
 
 SECTIONS = (
     "ingestion",
+    "embedders",
     "retrieval",
     "retrieval_1m",
     "llm",

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.benchmarks.corpus import chunk_texts
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings import Embedder, SentenceTransformerEmbeddings
+from rag.errors import RagError
 from rag.ingest import ingest
 from rag.settings import Settings
 from rag.store import open_store
@@ -30,9 +31,12 @@ def write_corpus(folder: Path) -> Path:
     return folder
 
 
-def ingestion_throughput(
-    settings: Settings, embeddings: SentenceTransformerEmbeddings, rounds: int
-) -> dict[str, Any]:
+def ingestion_throughput(settings: Settings, embeddings: Embedder, rounds: int) -> dict[str, Any]:
+    if not isinstance(embeddings, SentenceTransformerEmbeddings):
+        raise RagError(
+            "the ingestion benchmark compares with sentence-transformers: "
+            "run it with embeddings.model = minilm"
+        )
     work = settings.data_dir / "bench" / "ingestion"
     corpus = write_corpus(work / "corpus")
     for old in work.glob("index-*"):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.benchmarks.corpus import chunk_texts, unit_vectors
-from rag.embeddings import SentenceTransformerEmbeddings
+from rag.embeddings import Embedder
 from rag.evaluation.questions import load_question_set
 from rag.ingest import ingest
 from rag.pipeline import Pipeline
@@ -87,9 +87,7 @@ def timed(call: Callable[[str], object], questions: Sequence[str], rounds: int) 
     return seconds
 
 
-def retrieval_latency(
-    settings: Settings, embeddings: SentenceTransformerEmbeddings, rounds: int
-) -> dict[str, Any]:
+def retrieval_latency(settings: Settings, embeddings: Embedder, rounds: int) -> dict[str, Any]:
     questions = [q.question for q in load_question_set(QUESTIONS).questions]
     results: dict[str, Any] = {"questions": len(questions), "rounds": rounds}
     for size in SIZES:
@@ -122,9 +120,7 @@ def latencies(pipeline: Pipeline, questions: Sequence[str], rounds: int) -> dict
     return figures
 
 
-def million_chunks(
-    settings: Settings, embeddings: SentenceTransformerEmbeddings, rounds: int
-) -> dict[str, Any]:
+def million_chunks(settings: Settings, embeddings: Embedder, rounds: int) -> dict[str, Any]:
     """A 1M-chunk store in <data_dir>/bench-1m, built once (resumably; ~30+ minutes on
     2 cores) and reused: retrieval latency, a one-file change and the first question
     after it, peak memory and disk size."""

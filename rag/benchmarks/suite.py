@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.benchmarks.answers import answer_latency, cold_chain, model_load
+from rag.benchmarks.embedders import embedder_speed
 from rag.benchmarks.ingestion import ingestion_throughput
 from rag.benchmarks.llm import llm_overhead
 from rag.benchmarks.retrieval import million_chunks, retrieval_latency
@@ -42,6 +43,7 @@ def sections(pipeline: Pipeline, repeat: int, question: str) -> dict[str, Callab
     settings, embeddings = pipeline.settings, pipeline.embeddings
     return {
         "ingestion": lambda: ingestion_throughput(settings, embeddings, repeat),
+        "embedders": lambda: embedder_speed(settings, repeat),
         "retrieval": lambda: retrieval_latency(settings, embeddings, RETRIEVAL_ROUNDS),
         "retrieval_1m": lambda: million_chunks(settings, embeddings, RETRIEVAL_ROUNDS),
         "llm": lambda: llm_overhead(pipeline, question, repeat),

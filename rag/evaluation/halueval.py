@@ -15,6 +15,11 @@ so the same package always gives the same files:
   them (`rag eval --questions eval/halueval.yaml --only gate --check`).
 
     python -m rag.evaluation.halueval [--out eval] [--documents 300]
+
+With `--retrieval` it writes the retrieval set instead: `eval/halueval-retrieval.yaml`
+(300 answerable questions with their gold quotes and passages) over a corpus of every
+passage of items 0-4999, written to `.rag/halueval-retrieval/` (5,000 files, not
+committed: `make retrieval-table` writes them).
 """
 
 import argparse
@@ -148,11 +153,38 @@ def write(out: Path, documents: int = 300, answerable: int = 60, unanswerable: i
             file.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+RETRIEVAL_QUESTIONS = 300
+RETRIEVAL_CORPUS = Path(".rag") / "halueval-retrieval"
+
+
+def write_retrieval(out: Path, corpus_folder: Path = RETRIEVAL_CORPUS) -> int:
+    """The retrieval set: every development passage is a document; the number written."""
+    items = development_items(dataset_path())
+    question_set, corpus, _ = build(items, RETRIEVAL_QUESTIONS, 0, DEVELOPMENT_ITEMS)
+    corpus_folder.mkdir(parents=True, exist_ok=True)
+    for name, text in corpus.items():
+        (corpus_folder / name).write_text(text, encoding="utf-8")
+    relative = Path("..", corpus_folder) if not corpus_folder.is_absolute() else corpus_folder
+    question_set["corpus"] = str(relative / "*.txt")
+    for question in question_set["questions"]:
+        question["tags"] = ["halueval", "retrieval"]
+    body = yaml.safe_dump(question_set, allow_unicode=True, sort_keys=False, width=100)
+    (out / "halueval-retrieval.yaml").write_text(HEADER + body, encoding="utf-8")
+    return len(corpus)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("eval"), help="folder (default eval)")
     parser.add_argument("--documents", type=int, default=300, help="corpus size (default 300)")
+    parser.add_argument(
+        "--retrieval", action="store_true", help="write the retrieval set (see above)"
+    )
     args = parser.parse_args()
+    if args.retrieval:
+        count = write_retrieval(args.out)
+        print(f"wrote {args.out / 'halueval-retrieval.yaml'} and {count} documents")
+        return
     write(args.out, args.documents)
     print(f"wrote {args.out / 'halueval.yaml'} and {args.documents} documents")
 
