@@ -158,12 +158,11 @@ class DocumentStore:
         generation: Generation,
         *,
         follow: bool = True,
-        problem: str | None = None,
     ) -> None:
         self.settings = settings
         self.embeddings = embeddings
         self.generation = generation
-        self._problem = problem
+        self._problem: str | None = None
         self._follow = follow
         self._stamp = _pointer_stamp(settings)
         self._lock = threading.Lock()
@@ -190,10 +189,6 @@ class DocumentStore:
         nothing may search or write it until a rebuild, which they follow."""
         self.current()
         return self._problem
-
-    @problem.setter
-    def problem(self, why: str | None) -> None:
-        self._problem = why
 
     @property
     def vectors(self) -> KeywordedChroma:
@@ -387,7 +382,7 @@ def open_store(
             store.clear()
             store.check()  # empty: takes these settings
         else:
-            store.problem = str(exc)
+            store._problem = str(exc)
     return store
 
 
