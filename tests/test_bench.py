@@ -1,5 +1,6 @@
 """The benchmark's own machinery (the figures themselves are printed, never asserted)."""
 
+import json
 from pathlib import Path
 
 from rag.benchmarks.corpus import chunk_texts, unit_vectors, vocabulary
@@ -26,7 +27,12 @@ def test_the_synthetic_corpus_is_reproducible_and_addressable() -> None:
 def test_a_store_grows_to_size_once_and_answers_queries(tmp_path: Path, embeddings) -> None:
     settings = Settings(data_dir=tmp_path / "bench")
     pipeline = Pipeline(settings, embeddings, open_store(settings, embeddings))
-    grow(pipeline, 300)
+    record = tmp_path / "built.json"
+    grow(pipeline, 200, record=record)
+    first = json.loads(record.read_text())
+    assert first["chunks"] == 200 and first["store_build_s"] > 0
+    grow(pipeline, 300, record=record)  # resumed: its time adds to the first run's
+    assert json.loads(record.read_text())["store_build_s"] >= first["store_build_s"]
     grow(pipeline, 300)  # already there: nothing added
     assert pipeline.store.chunk_count() == 300
     assert sum(pipeline.store.sources().values()) == 300
