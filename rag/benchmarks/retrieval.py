@@ -43,11 +43,12 @@ def grow(
     """Add synthetic chunks until the store holds `target`; the seconds it took. An
     interrupted build resumes where its vectors and keywords both reached; `record`
     keeps the seconds spent so far after every batch, so a resumed build's time is
-    the sum of its runs rather than only the last one."""
-    spent = json.loads(record.read_text())["store_build_s"] if record and record.exists() else 0.0
+    the sum of its runs rather than only the last one (an empty store starts it afresh)."""
     started = time.perf_counter()
     store = pipeline.store
     have = min(store.chunk_count(), store.keywords.count())
+    resumed = record is not None and have > 0 and record.exists()
+    spent = json.loads(record.read_text())["store_build_s"] if record and resumed else 0.0
     with Progress(enabled=progress) as bar:
         building = bar.task("Building", total=target, unit="chunks")
         building.set_completed(have)
@@ -141,8 +142,6 @@ def million_chunks(settings: Settings, embeddings: Embedder, rounds: int) -> dic
         bench_settings, embeddings, open_store(bench_settings, embeddings, on_mismatch="rebuild")
     )
     build_record = folder / "built.json"
-    if pipeline.store.chunk_count() == 0:
-        build_record.unlink(missing_ok=True)
     grow(pipeline, MILLION, progress=None, record=build_record)
     questions = [q.question for q in load_question_set(QUESTIONS).questions]
     figures: dict[str, Any] = {"chunks": pipeline.store.chunk_count()}
