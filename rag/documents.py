@@ -21,6 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.errors import DocumentError
 from rag.formats import READERS, ExtractedText
+from rag.sections import Headings, header
 from rag.settings import ChunkingSettings
 
 TEXT_SUFFIXES: frozenset[str] = frozenset({".txt", ".md"})
@@ -199,9 +200,16 @@ def _located(text: str, pieces: list[str], overlap: int) -> Iterator[tuple[int, 
 
 
 def _chunk(
-    document: dict[str, str], piece: str, start: int, index: int, page: int | None = None
+    document: dict[str, str],
+    piece: str,
+    start: int,
+    index: int,
+    page: int | None = None,
+    headings: Headings | None = None,
 ) -> Document:
-    """`document`: the source's `source`, `name` and `title`, shared by its chunks."""
+    """`document`: the source's `source`, `name` and `title`, shared by its chunks.
+    With `headings` (`chunking.header`), the chunk carries the header it is embedded
+    and keyword-indexed under (`rag.store.KeywordedChroma`)."""
     metadata: dict[str, str | int] = {
         **document,
         "chunk": index,
@@ -211,6 +219,8 @@ def _chunk(
     }
     if page is not None:  # Chroma stores no None: a page is there or absent
         metadata["page"] = page
+    if headings is not None:
+        metadata["header"] = header(document["title"], headings.title_at(start))
     return Document(page_content=piece, metadata=metadata)
 
 
@@ -221,10 +231,15 @@ def _document(path: Path, title: str) -> dict[str, str]:
 
 def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
     """Cut a whole text into chunks with exact offsets."""
-    document = _document(Path(source.source), source.title)
+    path = Path(source.source)
+    document = _document(path, source.title)
     pieces = make_splitter(chunking).split_text(source.text)
     located = _located(source.text, pieces, chunking.overlap)
-    return [_chunk(document, piece, start, index) for index, (start, piece) in enumerate(located)]
+    headings = Headings.of(source.text, path.suffix) if chunking.header else None
+    return [
+        _chunk(document, piece, start, index, headings=headings)
+        for index, (start, piece) in enumerate(located)
+    ]
 
 
 def read_chunks(
@@ -244,6 +259,7 @@ def read_chunks(
     blocks = read_blocks(path, block_bytes=max(1, window // 2))
     document: dict[str, str] = {}
     buffer, base, index, ended = "", 0, 0, False
+    carried = Headings([], [])  # the last heading of the windows before (offset -1)
     while not ended:
         block = next(blocks, None)
         ended = block is None
@@ -256,10 +272,16 @@ def read_chunks(
         done = (
             located if ended else [(s, p) for s, p in located if s + len(p) <= len(buffer) - margin]
         )
+        headings = None
+        if chunking.header:
+            found = Headings.of(buffer, resolved.suffix).shifted(base)
+            headings = Headings(carried.starts + found.starts, carried.titles + found.titles)
         for start, piece in done:
-            yield _chunk(document, piece, base + start, index)
+            yield _chunk(document, piece, base + start, index, headings=headings)
             index += 1
         cut = located[len(done)][0] if len(done) < len(located) else len(buffer)
+        if headings is not None and (title := headings.title_at(base + cut - 1)) is not None:
+            carried = Headings([-1], [title])
         buffer, base = buffer[cut:], base + cut
     if index == 0:
         raise DocumentError("empty file, nothing to index")
@@ -273,10 +295,11 @@ def _extracted_chunks(path: Path, chunking: ChunkingSettings) -> Iterator[Docume
     document = _document(path, extracted.title or _title(path, text))
     splitter = make_splitter(chunking)
     bounds = [*(extracted.page_starts or [0]), len(text)]
+    headings = Headings.of(text, path.suffix) if chunking.header else None
     index = 0
     for page, (begin, end) in enumerate(itertools.pairwise(bounds), start=1):
         part = text[begin:end]
         for start, piece in _located(part, splitter.split_text(part), chunking.overlap):
             page_number = page if extracted.page_starts else None
-            yield _chunk(document, piece, begin + start, index, page_number)
+            yield _chunk(document, piece, begin + start, index, page_number, headings)
             index += 1

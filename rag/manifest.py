@@ -41,6 +41,7 @@ class ChunkerIdentity(_Frozen):
     size: int
     overlap: int
     splitter: str = SPLITTER_VERSION
+    header: bool = False  # chunks embedded and keyword-indexed under "Title: Section"
 
 
 class IndexManifest(_Frozen):
@@ -60,7 +61,7 @@ class IndexManifest(_Frozen):
                 found.append(
                     f"embedding {field} {getattr(old_e, field)!r} -> {getattr(new_e, field)!r}"
                 )
-        for field in ("size", "overlap", "splitter"):
+        for field in ("size", "overlap", "splitter", "header"):
             old, new = getattr(self.chunker, field), getattr(wanted.chunker, field)
             if old != new:
                 found.append(f"chunk {field} {old} -> {new}")

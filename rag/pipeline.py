@@ -46,6 +46,7 @@ class Pipeline:
             mmr_lambda=retrieval.mmr_lambda if retrieval.mmr else None,
             min_score=retrieval.min_score,
             neighbours=retrieval.neighbours,
+            section_chars=retrieval.section_chars,
         )
 
     def warm(self) -> None:
@@ -57,6 +58,8 @@ class Pipeline:
         of ~10 s on 2 cores)."""
         from rag.llm import embedded_server
 
+        with contextlib.suppress(Exception):  # reads the vector index in (36 s at 1M chunks)
+            self.retriever().invoke("warm-up")
         with contextlib.suppress(Exception):
             self.embeddings.embed_query("warm-up")  # loads the embedding model too
             chain = self.chain

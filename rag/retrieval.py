@@ -9,6 +9,7 @@ mode; `rank_dense`, `rank_bm25` and `rrf` in the metadata show how it was found.
 
 import re
 import time
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -19,8 +20,9 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 from pydantic import BaseModel, ConfigDict
 
-from rag.documents import document_text_between
+from rag.documents import cached_document_text, document_text_between
 from rag.errors import RagError
+from rag.sections import Headings, window
 from rag.store import DocumentStore
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
@@ -55,6 +57,7 @@ class HybridRetriever(BaseRetriever):
     mmr_lambda: float | None = None  # set: pick the k from the fused pool by MMR
     min_score: float | None = None  # set: drop passages less similar than this
     neighbours: int = 0  # chunks on each side joined to a hit
+    section_chars: int = 0  # set: a hit widened to its section, at most this long
     sources: tuple[str, ...] = ()  # set: only chunks of these documents (a scoped chat)
 
     def _get_relevant_documents(
@@ -115,8 +118,10 @@ class HybridRetriever(BaseRetriever):
         return [ranked[i] for i in picks]
 
     def _widen(self, hit: Document) -> Document:
-        """The hit joined with up to `neighbours` chunks on each side from its document,
-        as one passage whose offsets still point at the document's text."""
+        """The passage shown for a hit: the hit itself, its section (`section_chars`) or
+        the hit joined with its neighbours; its offsets still point at the document."""
+        if self.section_chars:
+            return self._section(hit)
         if not self.neighbours:
             return hit
         meta = hit.metadata
@@ -147,6 +152,21 @@ class HybridRetriever(BaseRetriever):
             id=hit.id,
             page_content=text,
             metadata={**meta, "start": start, "end": end, "neighbours": len(parts) - 1},
+        )
+
+    def _section(self, hit: Document) -> Document:
+        """Small-to-big: the hit matched on its own, the section around it passed on."""
+        meta = hit.metadata
+        text = cached_document_text(meta["source"])
+        if text is None or text[meta["start"] : meta["end"]] != hit.page_content:
+            return hit  # the file is gone or changed since it was indexed
+        headings = Headings.of(text, Path(meta["source"]).suffix)
+        section = headings.bounds(meta["start"], meta["end"], len(text))
+        start, end = window(text, section, (meta["start"], meta["end"]), self.section_chars)
+        return Document(
+            id=hit.id,
+            page_content=text[start:end],
+            metadata={**meta, "start": start, "end": end},
         )
 
     def _fetch(self, ids: list[str], question: np.ndarray) -> dict[str, Document]:

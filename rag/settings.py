@@ -40,6 +40,11 @@ class _Section(BaseModel):
 class ChunkingSettings(_Section):
     size: int = Field(600, ge=50, le=20_000, description="Target chunk length in characters.")
     overlap: int = Field(100, ge=0, description="Characters shared by neighbouring chunks.")
+    header: bool = Field(
+        False,
+        description="Embed and keyword-index each chunk under its document's title and "
+        "section heading (the text shown stays the chunk's own).",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
@@ -82,6 +87,19 @@ class RetrievalSettings(_Section):
     neighbours: int = Field(
         0, ge=0, le=5, description="Chunks on each side joined to each retrieved chunk."
     )
+    section_chars: int = Field(
+        0,
+        ge=0,
+        le=20_000,
+        description="0: passages are the retrieved chunks; N: each is widened to its "
+        "enclosing section (heading to heading), at most N characters (small-to-big).",
+    )
+
+    @model_validator(mode="after")
+    def _one_widening(self) -> Self:
+        if self.neighbours and self.section_chars:
+            raise ValueError("set neighbours or section_chars, not both")
+        return self
 
 
 class LLMSettings(_Section):

@@ -32,6 +32,7 @@ from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.keywords import KeywordTable, table_names
 from rag.manifest import ChunkerIdentity, IndexManifest, IndexMismatch, check_manifest
+from rag.sections import headed_text
 from rag.settings import Settings
 
 OnMismatch = Literal["raise", "record", "rebuild"]
@@ -120,9 +121,24 @@ class KeywordedChroma(Chroma):
         **kwargs: Any,
     ) -> list[str]:
         texts = list(texts)
-        ids = super().add_texts(texts, metadatas, ids, **kwargs)
-        sources = [meta.get("source", "") for meta in metadatas or [{}] * len(texts)]
-        self.keywords.add(ids, texts, sources)
+        metas = metadatas or [{} for _ in texts]
+        if not any("header" in meta for meta in metas):
+            ids = super().add_texts(texts, metadatas, ids, **kwargs)
+            self.keywords.add(ids, texts, [meta.get("source", "") for meta in metas])
+            return ids
+        # Contextual headers: embedded and keyword-indexed with the text, not stored in it,
+        # so offsets and citations still point at the document's own text.
+        headed = [headed_text(text, meta) for text, meta in zip(texts, metas, strict=True)]
+        if ids is None:
+            pairs = zip(texts, metas, strict=True)
+            ids = [chunk_id(Document(page_content=t, metadata=m)) for t, m in pairs]
+        self._collection.upsert(
+            ids=ids,
+            embeddings=self.embeddings.embed_documents(headed),  # type: ignore[arg-type]
+            documents=texts,
+            metadatas=metas,  # type: ignore[arg-type]
+        )
+        self.keywords.add(ids, headed, [meta.get("source", "") for meta in metas])
         return ids
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
@@ -294,7 +310,8 @@ def chroma_client(settings: Settings) -> ClientAPI:
 
 def index_manifest(settings: Settings, embeddings: Embedder) -> IndexManifest:
     """The manifest an index built with these settings records."""
-    chunker = ChunkerIdentity(size=settings.chunking.size, overlap=settings.chunking.overlap)
+    chunking = settings.chunking
+    chunker = ChunkerIdentity(size=chunking.size, overlap=chunking.overlap, header=chunking.header)
     return IndexManifest(embedder=embeddings.identity(), chunker=chunker)
 
 

@@ -107,6 +107,7 @@ RETRIEVAL_METRICS = (
     "hit_at_1",
     "hit_at_3",
     "mrr",
+    "passage_chars",
     "latency_p50_s",
     "latency_p95_s",
 )
@@ -127,6 +128,8 @@ def summarize(
         "hit_at_3": _share([r is not None and r <= 3 for r in ranks]) if k >= 3 else None,
         f"hit_at_{k}": _share([r is not None for r in ranks]),
         "mrr": _mean([1 / r if r else 0.0 for r in ranks]),
+        # Wider passages find more: a hit rate means little without their length.
+        "passage_chars": _mean([len(p.text) for r in done if r.answer for p in r.answer.passages]),
         f"recall_at_{k}": _mean([r.retrieval_recall or 0.0 for r in answerable]),
         "fact_coverage": _mean([r.fact_coverage or 0.0 for r in answerable]),
         "right_and_cited": _share([_right_and_cited(r) for r in answerable]),
