@@ -21,7 +21,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.errors import DocumentError
 from rag.formats import READERS, ExtractedText
-from rag.sections import Headings, header
+from rag.sections import Headings, first_heading
 from rag.settings import ChunkingSettings
 
 TEXT_SUFFIXES: frozenset[str] = frozenset({".txt", ".md"})
@@ -39,7 +39,6 @@ _SEPARATORS = [
 _BINARY_SNIFF_BYTES = 8192
 WINDOW_CHARS = 2_000_000  # files up to this size are split in one piece
 _NOT_BLANK = re.compile(r"\S")
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -160,9 +159,14 @@ def load_source(path: Path) -> SourceText:
     )
 
 
+def _stated_title(path: Path, text: str) -> str | None:
+    """The title a text file gives itself: a Markdown file's first heading."""
+    return first_heading(text) if path.suffix.lower() == ".md" else None
+
+
 def _title(path: Path, text: str) -> str:
-    if path.suffix.lower() == ".md" and (heading := _MD_HEADING.search(text)):
-        return heading.group(1)
+    if heading := _stated_title(path, text):
+        return heading
     words = re.sub(r"[-_]+", " ", path.stem).strip()
     return words[:1].upper() + words[1:] if words else path.name
 
@@ -219,8 +223,8 @@ def _chunk(
     }
     if page is not None:  # Chroma stores no None: a page is there or absent
         metadata["page"] = page
-    if headings is not None:
-        metadata["header"] = header(document["title"], headings.title_at(start))
+    if headings is not None and (line := headings.header_at(start)):
+        metadata["header"] = line
     return Document(page_content=piece, metadata=metadata)
 
 
@@ -235,7 +239,8 @@ def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
     document = _document(path, source.title)
     pieces = make_splitter(chunking).split_text(source.text)
     located = _located(source.text, pieces, chunking.overlap)
-    headings = Headings.of(source.text, path.suffix) if chunking.header else None
+    stated = _stated_title(path, source.text)
+    headings = Headings.of(source.text, path.suffix, stated) if chunking.header else None
     return [
         _chunk(document, piece, start, index, headings=headings)
         for index, (start, piece) in enumerate(located)
@@ -260,6 +265,7 @@ def read_chunks(
     document: dict[str, str] = {}
     buffer, base, index, ended = "", 0, 0, False
     carried = Headings([], [])  # the last heading of the windows before (offset -1)
+    stated: str | None = None
     while not ended:
         block = next(blocks, None)
         ended = block is None
@@ -268,6 +274,7 @@ def read_chunks(
             continue
         if not document:  # the title comes from the first window
             document = _document(resolved, _title(resolved, buffer))
+            stated = _stated_title(resolved, buffer)
         located = list(_located(buffer, splitter.split_text(buffer), chunking.overlap))
         done = (
             located if ended else [(s, p) for s, p in located if s + len(p) <= len(buffer) - margin]
@@ -275,7 +282,8 @@ def read_chunks(
         headings = None
         if chunking.header:
             found = Headings.of(buffer, resolved.suffix).shifted(base)
-            headings = Headings(carried.starts + found.starts, carried.titles + found.titles)
+            starts, titles = carried.starts + found.starts, carried.titles + found.titles
+            headings = Headings(starts, titles, stated)
         for start, piece in done:
             yield _chunk(document, piece, base + start, index, headings=headings)
             index += 1
@@ -295,7 +303,7 @@ def _extracted_chunks(path: Path, chunking: ChunkingSettings) -> Iterator[Docume
     document = _document(path, extracted.title or _title(path, text))
     splitter = make_splitter(chunking)
     bounds = [*(extracted.page_starts or [0]), len(text)]
-    headings = Headings.of(text, path.suffix) if chunking.header else None
+    headings = Headings.of(text, path.suffix, extracted.title) if chunking.header else None
     index = 0
     for page, (begin, end) in enumerate(itertools.pairwise(bounds), start=1):
         part = text[begin:end]

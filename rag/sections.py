@@ -18,20 +18,26 @@ Span = tuple[int, int]  # start and end offsets in a text
 
 @dataclass(frozen=True)
 class Headings:
-    """Where each heading starts in a document's text, and what it says."""
+    """Where each heading starts in a document's text and what it says, and the title
+    the document gives itself (none for a title made up from the file name)."""
 
     starts: list[int]
     titles: list[str]
+    document_title: str | None = None
 
     @classmethod
-    def of(cls, text: str, suffix: str) -> "Headings":
+    def of(cls, text: str, suffix: str, document_title: str | None = None) -> "Headings":
         if suffix.lower() not in HEADED_SUFFIXES:
-            return cls([], [])
+            return cls([], [], document_title)
         found = [(m.start(), m.group(1)) for m in _HEADING.finditer(text)]
-        return cls([start for start, _ in found], [title for _, title in found])
+        return cls([start for start, _ in found], [title for _, title in found], document_title)
 
     def shifted(self, by: int) -> "Headings":
-        return Headings([start + by for start in self.starts], self.titles)
+        return Headings([start + by for start in self.starts], self.titles, self.document_title)
+
+    def header_at(self, offset: int) -> str | None:
+        """The line a chunk starting here is embedded and keyword-indexed under."""
+        return header(self.document_title, self.title_at(offset))
 
     def title_at(self, offset: int) -> str | None:
         """The heading of the section that `offset` lies in (a heading's own line
@@ -49,11 +55,15 @@ class Headings:
         return lo, hi
 
 
-def header(title: str, section: str | None) -> str:
-    """The line a chunk is embedded and keyword-indexed under: "Title: Section"."""
-    if not section or section.strip().lower() == title.strip().lower():
-        return title
+def header(title: str | None, section: str | None) -> str | None:
+    """ "Title: Section", or whichever of the two there is."""
+    if not title or not section or section.strip().lower() == title.strip().lower():
+        return title or section
     return f"{title}{HEADER_SEPARATOR}{section}"
+
+
+def first_heading(text: str) -> str | None:
+    return match.group(1) if (match := _HEADING.search(text)) else None
 
 
 def window(text: str, section: Span, hit: Span, limit: int) -> Span:

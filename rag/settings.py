@@ -41,7 +41,7 @@ class ChunkingSettings(_Section):
     size: int = Field(600, ge=50, le=20_000, description="Target chunk length in characters.")
     overlap: int = Field(100, ge=0, description="Characters shared by neighbouring chunks.")
     header: bool = Field(
-        False,
+        True,
         description="Embed and keyword-index each chunk under its document's title and "
         "section heading (the text shown stays the chunk's own).",
     )
