@@ -62,6 +62,11 @@ def header(title: str | None, section: str | None) -> str | None:
     return f"{title}{HEADER_SEPARATOR}{section}"
 
 
+def headed_text(text: str, metadata: dict) -> str:
+    """What is embedded and keyword-indexed for a chunk: its header line, then its text."""
+    return f"{metadata['header']}\n\n{text}" if metadata.get("header") else text
+
+
 def first_heading(text: str) -> str | None:
     return match.group(1) if (match := _HEADING.search(text)) else None
 
@@ -73,10 +78,9 @@ def window(text: str, section: Span, hit: Span, limit: int) -> Span:
     start, end = hit
     if hi - lo <= limit:
         return _strip(text, lo, hi)
-    spare = max(0, limit - (end - start))
-    lo = max(lo, start - spare // 2)
-    hi = min(hi, lo + max(limit, end - lo))
-    lo = max(section[0], min(lo, hi - limit))
+    width = max(limit, end - start)
+    lo = max(lo, min(start - (width - (end - start)) // 2, hi - width))
+    hi = lo + width
     if lo < start and (cut := _cut_after(text, lo, start)) is not None:
         lo = cut
     if hi > end and (cut := _cut_before(text, end, hi)) is not None:
@@ -107,8 +111,3 @@ def _strip(text: str, lo: int, hi: int) -> Span:
     while hi > lo and text[hi - 1].isspace():
         hi -= 1
     return lo, hi
-
-
-def headed_text(text: str, metadata: dict) -> str:
-    """What is embedded and keyword-indexed for a chunk: its header line, then its text."""
-    return f"{metadata['header']}\n\n{text}" if metadata.get("header") else text
