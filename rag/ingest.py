@@ -132,6 +132,7 @@ def rebuild(
             report = _ingest(paths, fresh, embeddings, settings, progress, listener)
         except BaseException as exc:
             with suppress(Exception):  # else the next ingest drops it
+                fresh.keywords.close()  # its files' space freed for the rest of the drop
                 drop_generation(settings, fresh.generation.name)
             if isinstance(exc, RagError | KeyboardInterrupt):
                 raise
@@ -141,6 +142,7 @@ def rebuild(
             ) from None
         old = store.switch_to(fresh)
         time.sleep(SWAP_GRACE_S)  # a question begun on the old index finishes there
+        old.vectors.keywords.close()
         drop_generation(settings, old.name)
     return report
 

@@ -21,7 +21,7 @@ MANIFEST_KEY = "rag_manifest"
 # their terms (rag/documents.py, rag/support.py), or where keywords are kept
 # (rag/keywords.py); a library upgrade alone does not.
 SPLITTER_VERSION = "recursive-sentences-1"
-TOKENIZER_VERSION = "nfkc-stem-stopwords-fts5-2"
+TOKENIZER_VERSION = "nfkc-stem-stopwords-tantivy-3"
 
 
 class _Frozen(BaseModel):

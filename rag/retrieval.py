@@ -1,7 +1,7 @@
 """Retrieval: a question in, scored chunks out, as LangChain `Document`s.
 
 Three modes share one retriever: `dense` (MiniLM vectors in Chroma), `bm25` (keywords,
-BM25 in SQLite FTS5: `rag.keywords`) and `hybrid`, which fuses both rankings by
+BM25 in tantivy: `rag.keywords`) and `hybrid`, which fuses both rankings by
 reciprocal rank fusion. Whatever the mode, each document's `score` is its cosine
 similarity to the question, so the refusal thresholds mean the same thing in every
 mode; `rank_dense`, `rank_bm25` and `rrf` in the metadata show how it was found.

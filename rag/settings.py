@@ -316,8 +316,8 @@ class Settings(BaseSettings):
         return self.data_dir / "records.sqlite"
 
     @property
-    def keywords_db(self) -> Path:
-        return self.data_dir / "keywords.sqlite"
+    def keywords_dir(self) -> Path:
+        return self.data_dir / "keywords"
 
     @property
     def chats_db(self) -> Path:

@@ -30,7 +30,7 @@ from sqlalchemy import func
 
 from rag.embeddings import Embedder
 from rag.errors import RagError
-from rag.keywords import KeywordTable, table_names
+from rag.keywords import KeywordTable, drop_table, table_names
 from rag.manifest import ChunkerIdentity, IndexManifest, IndexMismatch, check_manifest
 from rag.sections import headed_text
 from rag.settings import Settings
@@ -122,23 +122,22 @@ class KeywordedChroma(Chroma):
     ) -> list[str]:
         texts = list(texts)
         metas = metadatas or [{} for _ in texts]
-        if not any("header" in meta for meta in metas):
-            ids = super().add_texts(texts, metadatas, ids, **kwargs)
-            self.keywords.add(ids, texts, [meta.get("source", "") for meta in metas])
-            return ids
-        # Contextual headers: embedded and keyword-indexed with the text, not stored in it,
-        # so offsets and citations still point at the document's own text.
-        headed = [headed_text(text, meta) for text, meta in zip(texts, metas, strict=True)]
         if ids is None:
             pairs = zip(texts, metas, strict=True)
             ids = [chunk_id(Document(page_content=t, metadata=m)) for t, m in pairs]
+        # Contextual headers: embedded and keyword-indexed with the text, not stored in it,
+        # so offsets and citations still point at the document's own text.
+        headed = [headed_text(text, meta) for text, meta in zip(texts, metas, strict=True)]
+        # Keywords first: a full disk then stops the ingest before Chroma takes the last
+        # bytes, which it needs to drop a failed rebuild; ids without vectors are skipped
+        # by retrieval and rewritten by the next ingest (the records come last).
+        self.keywords.add(ids, headed, [meta.get("source", "") for meta in metas])
         self._collection.upsert(
             ids=ids,
             embeddings=self.embeddings.embed_documents(headed),  # type: ignore[arg-type]
             documents=texts,
-            metadatas=metas,  # type: ignore[arg-type]
+            metadatas=metas if metadatas else None,  # type: ignore[arg-type]
         )
-        self.keywords.add(ids, headed, [meta.get("source", "") for meta in metas])
         return ids
 
     def delete(self, ids: list[str] | None = None, **kwargs: Any) -> None:
@@ -357,7 +356,7 @@ def open_generation(settings: Settings, embeddings: Embedder, name: str) -> Gene
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         vectors = KeywordedChroma(
-            keywords=KeywordTable(settings.keywords_db, name),
+            keywords=KeywordTable(settings.keywords_dir, name),
             client=chroma_client(settings),
             collection_name=name,
             embedding_function=embeddings,
@@ -411,19 +410,18 @@ def _is_generation(settings: Settings, name: str) -> bool:
 def generation_names(settings: Settings) -> set[str]:
     """Every generation of this collection that left anything: vectors, keywords or records."""
     names = {c.name for c in chroma_client(settings).list_collections()}
-    names |= set(table_names(settings.keywords_db))
+    names |= set(table_names(settings.keywords_dir))
     prefix = _namespace(settings, "")
     names |= {n.removeprefix(prefix) for n in record_namespaces(settings) if n.startswith(prefix)}
     return {name for name in names if _is_generation(settings, name)}
 
 
 def drop_generation(settings: Settings, name: str) -> None:
-    """Delete one generation's vectors, keywords and records (never the documents)."""
+    """Delete one generation's vectors, keywords and records (never the documents).
+    Keywords first: removing files frees the space a full disk needs for the rest."""
+    drop_table(settings.keywords_dir, name)
     with contextlib.suppress(chromadb.errors.NotFoundError, ValueError):
         chroma_client(settings).delete_collection(name)
-    table = KeywordTable(settings.keywords_db, name)
-    table.drop()
-    table.close()
     SourceRecordManager(
         namespace=_namespace(settings, name), db_url=f"sqlite:///{settings.records_db}"
     ).forget()
@@ -460,7 +458,9 @@ def remove_index(settings: Settings) -> None:
     else:
         _forget_client(settings)
         shutil.rmtree(settings.chroma_dir, ignore_errors=True)
-    for db in (settings.records_db, settings.keywords_db):
-        for path in settings.data_dir.glob(f"{db.name}*"):  # with -wal, -shm
+    shutil.rmtree(settings.keywords_dir, ignore_errors=True)
+    # With -wal, -shm; keywords.sqlite: the keyword index of versions before tantivy.
+    for name in (settings.records_db.name, "keywords.sqlite"):
+        for path in settings.data_dir.glob(f"{name}*"):
             path.unlink()
     _pointer(settings).unlink(missing_ok=True)

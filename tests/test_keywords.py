@@ -1,4 +1,4 @@
-"""The keyword index in SQLite FTS5: updated per chunk by every ingest, never rebuilt."""
+"""The keyword index in tantivy: updated per chunk by every ingest, never rebuilt."""
 
 from rag.ingest import ingest
 from rag.keywords import KeywordTable
@@ -50,7 +50,7 @@ def test_keywords_persist_for_the_next_process_and_scope_by_source(
 
 
 def test_bm25_ranks_rarer_and_denser_matches_first_and_keeps_ties_in_order(tmp_path):
-    table = KeywordTable(tmp_path / "k.sqlite", "test")
+    table = KeywordTable(tmp_path / "keywords", "test")
     table.add(
         ["open", "said", "meta", "kiwi", "again"],
         ["Meta open", "Meta spokesperson said", "Meta", "kiwi", "Meta open"],
@@ -61,4 +61,19 @@ def test_bm25_ranks_rarer_and_denser_matches_first_and_keeps_ties_in_order(tmp_p
     assert table.search("meta open", 10)[:2] == ["open", "again"]  # tied: indexed order
     table.add(["open"], ["kiwi"], ["s"])  # re-added under the same id: replaced
     assert table.search("kiwi", 10) == ["kiwi", "open"] and table.count() == 5
-    assert table.search('quote" OR "x', 10) == []  # the query is never FTS5 syntax
+    assert table.search('quote" OR "x', 10) == []  # the query is never query syntax
+
+
+def test_a_change_by_another_process_is_found_at_once(tmp_path):
+    """A server's open table sees what a `rag ingest` beside it committed."""
+    import subprocess
+    import sys
+
+    serving = KeywordTable(tmp_path / "keywords", "test")
+    serving.add(["a"], ["the ferry leaves at dawn"], ["s"])
+    script = (
+        "import sys; from pathlib import Path; from rag.keywords import KeywordTable; "
+        "KeywordTable(Path(sys.argv[1]), 'test').add(['b'], ['a zyzzyva at dusk'], ['s'])"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "keywords")], check=True)
+    assert serving.search("zyzzyva", 5) == ["b"] and serving.count() == 2
