@@ -434,6 +434,8 @@ def drop_leftovers(settings: Settings) -> list[str]:
     leftovers = sorted(generation_names(settings) - {active})
     for name in leftovers:
         drop_generation(settings, name)
+    for path in settings.data_dir.glob("keywords.sqlite*"):  # FTS5's, before tantivy
+        path.unlink()
     return leftovers
 
 

@@ -77,3 +77,12 @@ def test_a_change_by_another_process_is_found_at_once(tmp_path):
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "keywords")], check=True)
     assert serving.search("zyzzyva", 5) == ["b"] and serving.count() == 2
+
+
+def test_a_rebuild_removes_the_keyword_file_of_versions_before_tantivy(store, settings):
+    from rag.store import drop_leftovers
+
+    legacy = settings.data_dir / "keywords.sqlite"
+    legacy.write_bytes(b"SQLite format 3\0")
+    drop_leftovers(settings)  # what `rag ingest --rebuild` does first
+    assert not legacy.exists() and store.keywords.count() == 0
