@@ -52,8 +52,7 @@ class KeywordTable:
     def add(self, ids: Sequence[str], texts: Sequence[str], sources: Sequence[str]) -> None:
         """Index these chunks, replacing any already held under the same ids."""
         with self._writer() as writer:
-            for chunk_id in ids:
-                writer.delete_documents_by_term("id", chunk_id)
+            _delete(writer, ids)
             for chunk_id, text, source in zip(ids, texts, sources, strict=True):
                 writer.add_document(
                     tantivy.Document(id=chunk_id, terms=" ".join(terms(text)), source=source)
@@ -61,8 +60,7 @@ class KeywordTable:
 
     def delete(self, ids: Sequence[str]) -> None:
         with self._writer() as writer:
-            for chunk_id in ids:
-                writer.delete_documents_by_term("id", chunk_id)
+            _delete(writer, ids)
 
     def clear(self) -> None:
         with self._writer() as writer:
@@ -70,7 +68,7 @@ class KeywordTable:
 
     def count(self) -> int:
         with self._lock:
-            return self._index.searcher().num_docs
+            return self._searcher().num_docs
 
     def search(self, query: str, n: int, sources: Sequence[str] = ()) -> list[str]:
         """Ids of the best `n` chunks by BM25 that hold a query term (k1 1.2, b 0.75);
@@ -88,13 +86,16 @@ class KeywordTable:
                 [(must, found), (must, tantivy.Query.const_score_query(scope, 0.0))]
             )
         with self._lock:
-            # Another process's change, committed a moment ago; an index a rebuild has
-            # just replaced and removed keeps serving what it last read.
-            with suppress(ValueError):
-                self._index.reload()
-            searcher = self._index.searcher()
+            searcher = self._searcher()
             hits = searcher.search(found, n, count=False).hits
             return [searcher.doc(address)["id"][0] for _, address in hits]
+
+    def _searcher(self) -> tantivy.Searcher:
+        # With another process's change, committed a moment ago; an index a rebuild has
+        # just replaced and removed keeps serving what it last read.
+        with suppress(ValueError):
+            self._index.reload()
+        return self._index.searcher()
 
     def close(self) -> None:
         """Let go of the index's files, which stay mapped while it is open: removing
@@ -135,6 +136,11 @@ class KeywordTable:
                         f"for {_WRITER_WAIT_S:.0f} s; try again when it is done"
                     ) from None
                 time.sleep(0.05)
+
+
+def _delete(writer: tantivy.IndexWriter, ids: Sequence[str]) -> None:
+    for chunk_id in ids:
+        writer.delete_documents_by_term("id", chunk_id)
 
 
 def _write_error(path: Path, exc: ValueError) -> OSError:

@@ -402,6 +402,9 @@ def open_store(
     return store
 
 
+_FTS5_KEYWORDS = "keywords.sqlite"  # the keyword index of versions before tantivy
+
+
 def _is_generation(settings: Settings, name: str) -> bool:
     base = settings.store.collection
     return name == base or (name.startswith(base + ".") and name[len(base) + 1 :].isdigit())
@@ -434,7 +437,7 @@ def drop_leftovers(settings: Settings) -> list[str]:
     leftovers = sorted(generation_names(settings) - {active})
     for name in leftovers:
         drop_generation(settings, name)
-    for path in settings.data_dir.glob("keywords.sqlite*"):  # FTS5's, before tantivy
+    for path in settings.data_dir.glob(f"{_FTS5_KEYWORDS}*"):
         path.unlink()
     return leftovers
 
@@ -461,8 +464,7 @@ def remove_index(settings: Settings) -> None:
         _forget_client(settings)
         shutil.rmtree(settings.chroma_dir, ignore_errors=True)
     shutil.rmtree(settings.keywords_dir, ignore_errors=True)
-    # With -wal, -shm; keywords.sqlite: the keyword index of versions before tantivy.
-    for name in (settings.records_db.name, "keywords.sqlite"):
+    for name in (settings.records_db.name, _FTS5_KEYWORDS):  # with -wal, -shm
         for path in settings.data_dir.glob(f"{name}*"):
             path.unlink()
     _pointer(settings).unlink(missing_ok=True)
