@@ -14,12 +14,19 @@ UV     := $(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode \
 QUESTION ?= What did the Meta spokesperson say?
 
 CHROMIUM := /usr/bin/chromium
+TESSERACT := /usr/bin/tesseract
 GIT_DOC  := /usr/share/doc/git-doc/git-stash.html
 SUDO   := $(shell test "$$(id -u)" = 0 || echo sudo)
 
-.PHONY: install install-e5 run test gate-article gate-halueval eval retrieval-table bench chroma-server lint clean
+.PHONY: install install-e5 run test gate-article gate-halueval eval formats-corpus retrieval-table bench chroma-server lint clean
 
-install: $(STAMP)
+install: $(STAMP) $(TESSERACT)
+
+# OCR of scanned PDFs and images (formats.ocr): Debian's Tesseract with English data.
+$(TESSERACT):
+	@echo "Installing Tesseract for OCR..."
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng
 
 # The browser tests drive Debian's chromium (playwright cannot download a browser here).
 $(CHROMIUM):
@@ -78,6 +85,13 @@ eval: install $(GIT_DOC)
 	$(BIN)/rag eval --questions eval/halueval.yaml
 	$(BIN)/rag eval --questions eval/gitdoc.yaml
 	$(BIN)/rag eval --questions eval/gitstash.yaml
+	$(MAKE) --no-print-directory formats-corpus
+	$(BIN)/rag eval --questions eval/formats.yaml
+
+# The generated documents of eval/formats.yaml (scans, tables, a sheet, a deck), with
+# the OCR's character accuracy against the text rendered into the scans.
+formats-corpus: install
+	$(BIN)/python -m rag.evaluation.format_corpus --accuracy
 
 # The README's retrieval table: dense, BM25 and hybrid on both sets, no model involved.
 MODES := --set retrieval.mode=dense --set retrieval.mode=bm25 --set retrieval.mode=hybrid

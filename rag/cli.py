@@ -274,6 +274,8 @@ def _print_report(report: "IngestReport") -> None:
     if report.ignored:
         kinds = sorted({Path(p).suffix or "(no extension)" for p in report.ignored})
         print(f"Ignored {len(report.ignored)} files of unsupported types: {', '.join(kinds)}")
+    for problem in report.warnings:
+        print(f"rag: warning: {_display(problem.path)}: {problem.reason}", file=sys.stderr)
     for problem in report.failed:
         print(f"rag: error: {_display(problem.path)}: {problem.reason}", file=sys.stderr)
 

@@ -1,10 +1,10 @@
 """Loading source files and cutting them into chunks that remember where they came from.
 
 Every chunk carries exact character offsets into the document's text (the decoded file
-for .txt and .md, the extracted text for PDF, HTML and DOCX; `document_text` gives
-either), so a citation can always be shown in place:
-`document_text(path)[start:end] == chunk.page_content`. A PDF's chunks also carry the
-page they start on.
+for .txt and .md, the text `rag.formats` reads out of any other kind; `document_text`
+gives either), so a citation can always be shown in place:
+`document_text(path)[start:end] == chunk.page_content`. Chunks of a PDF, deck or
+spreadsheet also carry the page, slide or sheet they are on.
 """
 
 import codecs
@@ -20,7 +20,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.errors import DocumentError
-from rag.formats import READERS, ExtractedText
+from rag.formats import READERS, ExtractedText, Part, extract
 from rag.sections import Headings, first_heading
 from rag.settings import ChunkingSettings
 
@@ -92,15 +92,12 @@ def read_blocks(path: Path, block_bytes: int = 1 << 20) -> Iterator[str]:
 
 
 def _extract(path: Path) -> ExtractedText:
-    """A PDF, HTML or DOCX file's text; the whole file is read (no streaming)."""
+    """A PDF, image or office file's text; the whole file is read (no streaming)."""
     check_suffix(path)
-    extracted = READERS[path.suffix.lower()](path)
+    extracted = extract(path)
     if not extracted.text.strip():
-        raise DocumentError(
-            "no text in this file (a scanned PDF?); nothing to index"
-            if extracted.page_starts
-            else "no text in this file; nothing to index"
-        )
+        why = f" ({extracted.notes[0]})" if extracted.notes else ""
+        raise DocumentError(f"no text in this file{why}; nothing to index")
     return extracted
 
 
@@ -208,7 +205,7 @@ def _chunk(
     piece: str,
     start: int,
     index: int,
-    page: int | None = None,
+    part: Part | None = None,
     headings: Headings | None = None,
 ) -> Document:
     """`document`: the source's `source`, `name` and `title`, shared by its chunks.
@@ -221,8 +218,10 @@ def _chunk(
         "end": start + len(piece),
         "hash": hashlib.sha256(piece.encode()).hexdigest(),
     }
-    if page is not None:  # Chroma stores no None: a page is there or absent
-        metadata["page"] = page
+    if part is not None:  # Chroma stores no None: a page is there or absent
+        metadata["place"] = part.label
+        if part.page is not None:
+            metadata["page"] = part.page
     if headings is not None and (line := headings.header_at(start)):
         metadata["header"] = line
     return Document(page_content=piece, metadata=metadata)
@@ -248,15 +247,19 @@ def split(source: SourceText, chunking: ChunkingSettings) -> list[Document]:
 
 
 def read_chunks(
-    path: Path, chunking: ChunkingSettings, window: int | None = None
+    path: Path,
+    chunking: ChunkingSettings,
+    window: int | None = None,
+    notes: list[str] | None = None,
 ) -> Iterator[Document]:
     """A file's chunks with exact offsets, read and split a window at a time, so a file
     of any size costs about one window of memory. A file shorter than the window is
     split exactly as `split` would; in a longer one, each window's last chunks are left
-    for the next window, which starts where the first of them starts."""
+    for the next window, which starts where the first of them starts. `notes` gets
+    what the reader reports (a page OCR could hardly read)."""
     resolved = path.resolve()
     if path.suffix.lower() in READERS:
-        yield from _extracted_chunks(resolved, chunking)
+        yield from _extracted_chunks(resolved, chunking, notes)
         return
     window = window or WINDOW_CHARS
     splitter = make_splitter(chunking)
@@ -295,19 +298,23 @@ def read_chunks(
         raise DocumentError("empty file, nothing to index")
 
 
-def _extracted_chunks(path: Path, chunking: ChunkingSettings) -> Iterator[Document]:
-    """A PDF is split page by page, so that a chunk, and the page its citation
-    names, never runs across a page break."""
+def _extracted_chunks(
+    path: Path, chunking: ChunkingSettings, notes: list[str] | None
+) -> Iterator[Document]:
+    """Split part by part (page, slide, sheet), so that a chunk, and the part its
+    citation names, never runs across two."""
     extracted = _extract(path)
+    if notes is not None:
+        notes.extend(extracted.notes)
     text = extracted.text
     document = _document(path, extracted.title or _title(path, text))
     splitter = make_splitter(chunking)
-    bounds = [*(extracted.page_starts or [0]), len(text)]
+    parts: list[Part | None] = [*extracted.parts] or [None]
+    bounds = [part.start if part else 0 for part in parts] + [len(text)]
     headings = Headings.of(text, path.suffix, extracted.title) if chunking.header else None
     index = 0
-    for page, (begin, end) in enumerate(itertools.pairwise(bounds), start=1):
-        part = text[begin:end]
-        for start, piece in _located(part, splitter.split_text(part), chunking.overlap):
-            page_number = page if extracted.page_starts else None
-            yield _chunk(document, piece, begin + start, index, page_number, headings)
+    for part, (begin, end) in zip(parts, itertools.pairwise(bounds), strict=True):
+        piece_text = text[begin:end]
+        for start, piece in _located(piece_text, splitter.split_text(piece_text), chunking.overlap):
+            yield _chunk(document, piece, begin + start, index, part, headings)
             index += 1

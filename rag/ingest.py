@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
@@ -19,6 +20,7 @@ from langchain_core.indexing import index
 from rag.documents import DocumentError, is_supported, read_chunks
 from rag.embeddings import Embedder
 from rag.errors import RagError
+from rag.formats.extracted import PAGE_PROGRESS
 from rag.progress import Listener, Progress
 from rag.settings import Settings
 from rag.store import DocumentStore, chunk_id, drop_generation, drop_leftovers
@@ -39,6 +41,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)  # indexed, with a caveat
     ignored: list[str] = field(default_factory=list)
     chunks_added: int = 0
     chunks_skipped: int = 0
@@ -83,10 +86,10 @@ def plan(paths: Sequence[Path]) -> _Plan:
     return result
 
 
-def _chunk_ids(file: Path, settings: Settings) -> list[str]:
+def _chunk_ids(file: Path, settings: Settings, notes: list[str]) -> list[str]:
     """The ids a file's chunks would have; the chunks themselves are not kept, so a
     folder or a file of any size is checked in about one window of memory."""
-    return [chunk_id(chunk) for chunk in read_chunks(file, settings.chunking)]
+    return [chunk_id(chunk) for chunk in read_chunks(file, settings.chunking, notes=notes)]
 
 
 def _all_recorded(store: DocumentStore, ids: list[str], batch: int = 10_000) -> bool:
@@ -179,14 +182,15 @@ def _ingest(
     before = store.sources()
     embedded_before = embeddings.documents_embedded
 
-    with Progress(enabled=progress, listener=listener) as bar:
+    with Progress(enabled=progress, listener=listener) as bar, _pages_shown(bar):
         reading = bar.task("Reading", total=len(todo.files), show_from=50)
         changed: list[Path] = []
         pending = 0
         for file in todo.files:
             source = str(file)
+            notes: list[str] = []
             try:
-                ids = _chunk_ids(file, settings)
+                ids = _chunk_ids(file, settings, notes)
             except DocumentError as exc:
                 report.failed.append(FileProblem(source, str(exc)))
                 continue
@@ -199,6 +203,7 @@ def _ingest(
                 continue  # untouched: scoped cleanup only visits sources it is given
             else:
                 report.updated.append(source)
+            report.warnings += [FileProblem(source, note) for note in notes]
             changed.append(file)
             pending += len(ids)
 
@@ -234,6 +239,23 @@ def _ingest(
     report.chunks_embedded = embeddings.documents_embedded - embedded_before
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _pages_shown(bar: Progress) -> Iterator[None]:
+    """A bar per file whose pages are OCR'd: a 100-page scan takes minutes."""
+    tasks: dict[str, Any] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.task(f"OCR {name}", total=total, unit="pages", show_from=2)
+        tasks[name].set_completed(done)
+
+    token = PAGE_PROGRESS.set(update)
+    try:
+        yield
+    finally:
+        PAGE_PROGRESS.reset(token)
 
 
 def _reporting(

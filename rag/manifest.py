@@ -15,12 +15,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 import rag
 from rag.errors import RagError
+from rag.formats import READER_VERSION
 
 MANIFEST_KEY = "rag_manifest"
-# Bump when the splitting or the keyword terms change in a way that changes chunks or
-# their terms (rag/documents.py, rag/support.py), or where keywords are kept
-# (rag/keywords.py); a library upgrade alone does not.
-SPLITTER_VERSION = "recursive-sentences-1"
+# Bump when the splitting, the text the readers give (rag/formats: offsets point into
+# it) or the keyword terms change in a way that changes chunks or their terms
+# (rag/documents.py, rag/support.py), or where keywords are kept (rag/keywords.py); a
+# library upgrade alone does not.
+SPLITTER_VERSION = f"recursive-sentences-1, {READER_VERSION}"
 TOKENIZER_VERSION = "nfkc-stem-stopwords-tantivy-3"
 
 

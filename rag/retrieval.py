@@ -198,15 +198,17 @@ class Passage(BaseModel):
     end: int
     score: float
     text: str
-    page: int | None = None  # PDF: the page the chunk starts on
+    page: int | None = None  # PDF or deck: the page or slide the chunk is on
+    place: str | None = None  # how a citation names its part: "p. 3", "sheet Q3"
 
     @property
     def page_label(self) -> str:
-        return f", p. {self.page}" if self.page else ""
+        return place_label(self.place, self.page)
 
     @property
     def where(self) -> str:
-        """How a citation names its place: "report.pdf, p. 3" or "notes.txt"."""
+        """How a citation names its place: "report.pdf, p. 3", "sales.xlsx, sheet Q3"
+        or "notes.txt"."""
         return self.name + self.page_label
 
     @classmethod
@@ -223,4 +225,13 @@ class Passage(BaseModel):
             score=meta.get("score", 0.0),
             text=doc.page_content,
             page=meta.get("page"),
+            place=meta.get("place"),
         )
+
+
+def place_label(place: str | None, page: int | None) -> str:
+    """ ", p. 3", ", slide 2", ", sheet Q3", or nothing; indexes built before parts
+    had names give only a page."""
+    if place:
+        return f", {place}"
+    return f", p. {page}" if page else ""

@@ -1,8 +1,9 @@
 """A document's sections, from its headings: the context a chunk is embedded with
 (`chunking.header`) and the passage a small chunk is widened to (`retrieval.section_chars`).
 
-Markdown marks headings with `#`, and the HTML and DOCX readers write theirs the same
-way (`rag.formats`), so one pattern finds them all. Plain text and PDF have no headings
+Markdown marks headings with `#`, and the HTML, DOCX, XLSX (sheet names) and PPTX
+(slide titles) readers write theirs the same way (`rag.formats`), so one pattern
+finds them all. Plain text and PDF have no headings
 that can be told from text: a document of those is one section.
 """
 
@@ -10,7 +11,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-HEADED_SUFFIXES = frozenset({".md", ".html", ".htm", ".docx"})
+HEADED_SUFFIXES = frozenset({".md", ".html", ".htm", ".docx", ".xlsx", ".pptx"})
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 HEADER_SEPARATOR = ": "
 Span = tuple[int, int]  # start and end offsets in a text

@@ -53,6 +53,35 @@ class ChunkingSettings(_Section):
         return self
 
 
+class FormatSettings(_Section):
+    """What the readers of PDFs, images, spreadsheets and slides may do and spend."""
+
+    ocr: bool = Field(
+        True,
+        description="Read scanned PDF pages and images (.png, .jpg, .tiff) with Tesseract, "
+        "when it is installed (apt-get install tesseract-ocr tesseract-ocr-eng).",
+    )
+    ocr_language: str = Field(
+        "eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$", description="Tesseract languages, e.g. eng+deu."
+    )
+    ocr_dpi: int = Field(300, ge=72, le=600, description="Resolution a page is read at.")
+    ocr_min_confidence: float = Field(
+        60.0, ge=0, le=100, description="Pages read with less (Tesseract's %) are reported."
+    )
+    ocr_page_timeout_s: float = Field(120.0, gt=0, description="Longest OCR of one page.")
+    max_pages: int = Field(
+        5_000, ge=1, description="Longest PDF, deck or image stack read; more is refused."
+    )
+    max_page_pixels: int = Field(
+        60_000_000,
+        ge=1_000_000,
+        description="Largest page or image OCR renders (a 'bomb' page is skipped, reported).",
+    )
+    max_cells: int = Field(
+        2_000_000, ge=1_000, description="Most spreadsheet or CSV cells read from one file."
+    )
+
+
 class EmbeddingSettings(_Section):
     model: Literal["minilm", "e5-small"] = Field(
         "minilm",
@@ -271,6 +300,7 @@ class Settings(BaseSettings):
         "e.g. http://127.0.0.1:8000. Empty means the embedded store in <data_dir>/chroma.",
     )
     chunking: ChunkingSettings = ChunkingSettings()
+    formats: FormatSettings = FormatSettings()
     embeddings: EmbeddingSettings = EmbeddingSettings()
     store: StoreSettings = StoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -322,6 +352,12 @@ class Settings(BaseSettings):
     @property
     def chats_db(self) -> Path:
         return self.data_dir / "chats.sqlite"
+
+    @property
+    def extracted_dir(self) -> Path:
+        """Text read out of PDFs, images and office files, kept so that showing a
+        citation never reads (or OCRs) a file again."""
+        return self.data_dir / "extracted"
 
     @property
     def uploads_dir(self) -> Path:

@@ -28,6 +28,7 @@ from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 from langchain_core.documents import Document
 from sqlalchemy import func
 
+from rag import formats
 from rag.embeddings import Embedder
 from rag.errors import RagError
 from rag.keywords import KeywordTable, drop_table, table_names
@@ -387,6 +388,7 @@ def open_store(
     raises `IndexMismatch`; is opened with `problem` set ("record": servers, which show
     it, and `rag ingest --rebuild`, which builds beside it); or is emptied and takes
     these settings ("rebuild": scratch indexes, refilled by their owner)."""
+    formats.configure(settings.formats, settings.extracted_dir)
     generation = open_generation(settings, embeddings, active_name(settings))
     store = DocumentStore(settings, embeddings, generation)
     try:
@@ -464,6 +466,7 @@ def remove_index(settings: Settings) -> None:
         _forget_client(settings)
         shutil.rmtree(settings.chroma_dir, ignore_errors=True)
     shutil.rmtree(settings.keywords_dir, ignore_errors=True)
+    shutil.rmtree(settings.extracted_dir, ignore_errors=True)
     for name in (settings.records_db.name, _FTS5_KEYWORDS):  # with -wal, -shm
         for path in settings.data_dir.glob(f"{name}*"):
             path.unlink()

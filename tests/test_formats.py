@@ -122,7 +122,7 @@ def test_an_unreadable_file_gets_one_clear_line(
 
 def test_a_pdf_without_text_is_reported_as_such(tmp_path: Path) -> None:
     blank = make_pdf(tmp_path / "scan.pdf", ["", ""], title=None)
-    with pytest.raises(DocumentError, match="scanned PDF"):
+    with pytest.raises(DocumentError, match="no text in this file"):
         check_document(blank)
 
 

@@ -56,6 +56,7 @@ def _summary(report: IngestReport | None, problems: list[str]) -> str:
             f"{len(report.unchanged)} unchanged; {report.chunks_added} chunks added, "
             f"{report.chunks_deleted} deleted ({report.seconds:.1f} s)."
         )
+        lines += [f"Check: {Path(w.path).name}: {w.reason}" for w in report.warnings]
     lines += [f"Not indexed: {p}" for p in problems]
     return "\n\n".join(lines) or "Nothing to do."
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rag.answer import Citation
 from rag.citations import sentence_spans
 from rag.documents import cached_document_text
-from rag.retrieval import Passage
+from rag.retrieval import Passage, place_label
 
 # "...19th century.First for Women is..." : a full stop with no space before a capital
 # and a lower-case letter (HaluEval's passages, pasted text) still ends a sentence.
@@ -37,6 +37,7 @@ class NumberedSentence(BaseModel):
     source: str
     name: str
     page: int | None = None
+    place: str | None = None
     start: int
     end: int
     text: str
@@ -44,7 +45,7 @@ class NumberedSentence(BaseModel):
 
     @property
     def where(self) -> str:
-        return self.name + (f", p. {self.page}" if self.page else "")
+        return self.name + place_label(self.place, self.page)
 
     def citation(self, n: int, support: float, passages: Sequence[Passage]) -> Citation:
         """This sentence cited as `[n]`: its own span, with the chunk it came from."""
@@ -184,6 +185,7 @@ def number_sentences(passages: Sequence[Passage]) -> list[NumberedSentence]:
                     source=p.source,
                     name=p.name,
                     page=p.page,
+                    place=p.place,
                     start=start,
                     end=end,
                     text=region.text[a:b],
