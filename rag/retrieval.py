@@ -18,7 +18,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from rag.documents import cached_document_text, document_text_between
 from rag.errors import RagError
@@ -200,6 +200,17 @@ class Passage(BaseModel):
     text: str
     page: int | None = None  # PDF or deck: the page or slide the chunk is on
     place: str | None = None  # how a citation names its part: "p. 3", "sheet Q3"
+    # Where each part (page, slide, sheet) inside the passage starts: a passage joined
+    # from chunks may span several, and a sentence in it is cited by its own.
+    parts: list[tuple[int, str | None, int | None]] = Field(default_factory=list, exclude=True)
+
+    def part_at(self, offset: int) -> tuple[str | None, int | None]:
+        """(place, page) of the part holding the document's offset `offset`."""
+        found = (self.place, self.page)
+        for start, place, page in self.parts:
+            if start <= offset:
+                found = (place, page)
+        return found
 
     @property
     def page_label(self) -> str:
@@ -226,6 +237,7 @@ class Passage(BaseModel):
             text=doc.page_content,
             page=meta.get("page"),
             place=meta.get("place"),
+            parts=[(meta["start"], meta.get("place"), meta.get("page"))],
         )
 
 

@@ -44,9 +44,9 @@ class Page:
             u for u in self.requests if not u.startswith(self.url) and not u.startswith("data:")
         ]
 
-    def upload(self, path: Path) -> str:
+    def upload(self, *paths: Path) -> str:
         self.page.get_by_role("tab", name="Documents").click()
-        self.page.locator("#upload input[type=file]").set_input_files(str(path))
+        self.page.locator("#upload input[type=file]").set_input_files([str(p) for p in paths])
         self.page.locator("#add").click()
         status = self.page.locator("#doc-status")
         status.get_by_text("Indexed", exact=False).or_(

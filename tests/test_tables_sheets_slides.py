@@ -11,6 +11,7 @@ import pytest
 from fpdf import FPDF
 from msoffcrypto.format.ooxml import OOXMLFile
 
+from rag.answering.sentences import merge_chunks, number_sentences
 from rag.cli import main
 from rag.documents import DocumentError, check_document, document_text, read_chunks
 from rag.embeddings import SentenceTransformerEmbeddings
@@ -239,3 +240,20 @@ def test_limits_refuse_a_bomb_in_one_line(tmp_path: Path) -> None:
     configure(FormatSettings(max_cells=1_000), None)
     with pytest.raises(DocumentError, match="max_cells"):
         check_document(sheet)
+
+
+def test_a_sentence_is_cited_by_its_own_sheet_in_a_passage_joined_across_sheets(
+    corpus: dict[str, Path],
+) -> None:
+    chunks = list(read_chunks(corpus["sheet"], ChunkingSettings()))
+    passages = [
+        Passage.from_document(c.model_copy(update={"id": f"c{i}"})) for i, c in enumerate(chunks)
+    ]
+    (joined,) = merge_chunks(passages)  # the whole spreadsheet, as a small corpus is read
+    assert joined.place == "sheet Q3" and "| North | 1515 | 44 |" in joined.text
+    sentences = number_sentences([joined])
+    row = next(s for s in sentences if "1515" in s.text)
+    assert row.where == "chandlery-sales.xlsx, sheet Q4"
+    assert row.citation(1, 1.0, [joined]).where == "chandlery-sales.xlsx, sheet Q4"
+    first = next(s for s in sentences if "1240" in s.text)
+    assert first.where == "chandlery-sales.xlsx, sheet Q3"

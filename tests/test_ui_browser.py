@@ -16,6 +16,7 @@ from browser_page import ANSWER_TIMEOUT_MS, Page
 from playwright.sync_api import expect
 
 from rag.cli import main
+from rag.evaluation.format_corpus import write_corpus
 
 from conftest import CORPUS, UIServer, run_rag
 
@@ -378,3 +379,17 @@ def test_each_login_sees_only_its_own_chats(browser, tmp_path, model_file):
             context.close()
     finally:
         ui.stop()
+
+
+def test_scans_tables_sheets_and_slides_upload_and_are_cited_by_part(page, tmp_path):
+    written = write_corpus(tmp_path / "formats")
+    status = page.upload(*written.values())
+    assert f"{len(written)} new" in status, status
+    listed = page.page.locator("#doc-table").inner_text()
+    for path in written.values():
+        assert path.name in listed
+    page.new_chat()
+    page.ask("How much will repainting the lighthouse cost?")
+    chat = page.wait_answer()
+    assert "38,000" in chat, chat
+    assert "inspection-report-scan.pdf, p. 2" in page.page.locator("#sources").inner_text()

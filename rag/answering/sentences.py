@@ -51,7 +51,9 @@ class NumberedSentence(BaseModel):
         """This sentence cited as `[n]`: its own span, with the chunk it came from."""
         p = passages[self.passage - 1]
         return Citation(
-            **p.model_dump(exclude={"start", "end", "text"}),
+            **p.model_dump(exclude={"start", "end", "text", "page", "place"}),
+            page=self.page,
+            place=self.place,
             start=self.start,
             end=self.end,
             text=self.text,
@@ -140,6 +142,10 @@ def _joinable(text: str, last: Passage, region: _Region) -> bool:
     )
 
 
+def _offset(part: tuple[int, str | None, int | None]) -> int:
+    return part[0]
+
+
 def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
     """Chunks joined back into one passage per document (per stretch of text, where a
     gap between chunks is not the document's own whitespace any more), best first."""
@@ -147,8 +153,10 @@ def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
     for r in _regions(chunks):
         last = merged[-1] if merged else None
         text = cached_document_text(r.source) if last and last.source == r.source else None
+        parts = sorted({part for n in r.passages for part in chunks[n - 1].parts}, key=_offset)
         if last and text and _joinable(text, last, r):
-            merged[-1] = last.model_copy(update={"end": r.end, "text": text[last.start : r.end]})
+            update = {"end": r.end, "text": text[last.start : r.end], "parts": last.parts + parts}
+            merged[-1] = last.model_copy(update=update)
             continue
         first = chunks[r.first - 1]
         update = {
@@ -156,6 +164,7 @@ def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
             "end": r.end,
             "text": r.text,
             "chunk_id": f"{r.source}#{r.start}",
+            "parts": parts,
         }
         merged.append(first.model_copy(update=update))
     return merged
@@ -178,14 +187,15 @@ def number_sentences(passages: Sequence[Passage]) -> list[NumberedSentence]:
                 region.first,
             )
             p = passages[owner - 1]
+            place, page = p.part_at(start)
             sentences.append(
                 NumberedSentence(
                     n=len(sentences) + 1,
                     passage=owner,
                     source=p.source,
                     name=p.name,
-                    page=p.page,
-                    place=p.place,
+                    page=page,
+                    place=place,
                     start=start,
                     end=end,
                     text=region.text[a:b],
