@@ -28,7 +28,7 @@ examples:
   rag ingest                       index ./corpus (only new or changed files are embedded)
   rag ask "What did the Meta spokesperson say?"
   rag ask --json - < questions.txt one JSON answer per line, model loaded once
-  rag ingest notes/ report.pdf     index a folder and a file (.txt .md .pdf .html .docx)
+  rag ingest notes/ scan.pdf       index a folder and a file (text, PDF, scans, Office, CSV)
   rag search "what did the Meta spokesperson say?" -k 3
   rag search "behemoth delay" --json | jq '.results[0]'
   rag documents                    list indexed documents with their chunk counts
@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser(
         "ingest",
-        help="index .txt, .md, .pdf, .html and .docx files; re-running embeds only what changed",
+        help="index text, PDF (scans by OCR), image, HTML, DOCX, XLSX, PPTX and CSV files; "
+        "re-running embeds only what changed",
         description="Index files and folders. Unchanged files are skipped, changed files "
         "replace their old chunks, and files removed from an ingested folder are "
         "dropped from the index. A file that fails to load is reported and keeps its "

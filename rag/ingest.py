@@ -86,7 +86,7 @@ def plan(paths: Sequence[Path]) -> _Plan:
     return result
 
 
-def _chunk_ids(file: Path, settings: Settings, notes: list[str]) -> list[str]:
+def _chunk_ids(file: Path, settings: Settings, notes: list[str] | None = None) -> list[str]:
     """The ids a file's chunks would have; the chunks themselves are not kept, so a
     folder or a file of any size is checked in about one window of memory."""
     return [chunk_id(chunk) for chunk in read_chunks(file, settings.chunking, notes=notes)]

@@ -60,7 +60,7 @@ def _documents(data_dir: Path, capsys) -> str:
         ("empty.txt", b"", "empty file"),
         ("binary.txt", bytes(range(256)), "binary file"),
         ("latin1.txt", "cr\u00e8me br\u00fbl\u00e9e".encode("latin-1"), "not UTF-8 text"),
-        ("slides.pptx", b"PK\x03\x04", "unsupported file type '.pptx'"),
+        ("slides.key", b"PK\x03\x04", "unsupported file type '.key'"),
     ],
 )
 def test_bad_input_one_line_error_and_index_unchanged(

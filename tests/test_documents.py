@@ -67,7 +67,7 @@ def test_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
         ("blank.md", b"  \n\t\n", "empty file"),
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
         ("latin1.txt", "Caf\u00e9 cr\u00e8me".encode("latin-1"), "not UTF-8 text (byte 0xe9"),
-        ("sheet.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
+        ("sheet.ods", b"PK\x03\x04", "unsupported file type '.ods'"),
     ],
 )
 def test_bad_files_get_a_one_line_reason(

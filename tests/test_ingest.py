@@ -124,13 +124,13 @@ def test_folder_with_bad_files_ingests_the_good_ones(folder, store, embeddings, 
     (folder / "empty.txt").write_bytes(b"")
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02garbage")
     (folder / "latin1.md").write_bytes("na\u00efve".encode("latin-1"))
-    (folder / "photo.png").write_bytes(b"\x89PNG")
+    (folder / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic")
     (folder / ".hidden.txt").write_text("secret")
     report = ingest([folder], store, embeddings, settings)
     assert len(report.new) == 4
     failed = {Path(p.path).name: p.reason for p in report.failed}
     assert set(failed) == {"empty.txt", "binary.txt", "latin1.md"}
-    assert [Path(p).name for p in report.ignored] == ["photo.png"]
+    assert [Path(p).name for p in report.ignored] == ["photo.heic"]
     sources, _ = snapshot(store)
     assert len(sources) == 4
 

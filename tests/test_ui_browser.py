@@ -334,6 +334,20 @@ def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(browser, pag
     expect(status).to_contain_text("Cancelled")
 
 
+def test_scans_tables_sheets_and_slides_upload_and_are_cited_by_part(page, tmp_path):
+    written = write_corpus(tmp_path / "formats")
+    status = page.upload(*written.values())
+    assert f"{len(written)} new" in status, status
+    listed = page.page.locator("#doc-table").inner_text()
+    for path in written.values():
+        assert path.name in listed
+    page.new_chat()
+    page.ask("How much will repainting the lighthouse cost?")
+    chat = page.wait_answer()
+    assert "38,000" in chat, chat
+    assert "inspection-report-scan.pdf, p. 2" in page.page.locator("#sources").inner_text()
+
+
 def test_saved_chats_survive_a_restart(browser, server, model_file):
     page = Page(browser, server.url)
     try:
@@ -379,17 +393,3 @@ def test_each_login_sees_only_its_own_chats(browser, tmp_path, model_file):
             context.close()
     finally:
         ui.stop()
-
-
-def test_scans_tables_sheets_and_slides_upload_and_are_cited_by_part(page, tmp_path):
-    written = write_corpus(tmp_path / "formats")
-    status = page.upload(*written.values())
-    assert f"{len(written)} new" in status, status
-    listed = page.page.locator("#doc-table").inner_text()
-    for path in written.values():
-        assert path.name in listed
-    page.new_chat()
-    page.ask("How much will repainting the lighthouse cost?")
-    chat = page.wait_answer()
-    assert "38,000" in chat, chat
-    assert "inspection-report-scan.pdf, p. 2" in page.page.locator("#sources").inner_text()
