@@ -149,3 +149,22 @@ def test_a_giant_page_is_skipped_with_a_note_and_the_rest_is_read(tmp_path: Path
     extracted = extract(path)
     assert "the last ferry leaves the harbour at 18:30" in " ".join(extracted.text.split())
     assert any("p. 2" in n and "max_page_pixels" in n for n in extracted.notes), extracted.notes
+
+
+def test_rag_ingest_and_search_name_the_page_sheet_or_slide_of_every_format(
+    corpus: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", "--no-progress", *map(str, corpus.values())]) == 0
+    assert f"{len(corpus)} added" in capsys.readouterr().out
+    cases = {
+        "cost of repainting the lighthouse": "inspection-report-scan.pdf, p. 2",
+        "last ferry from 1 November": "ferry-operations.pdf, p. 2",
+        "revenue 2023": "company-results.pdf, p. 1",
+        "units sold North Q4": "chandlery-sales.xlsx, sheet Q4",
+        "home port of Aurora": "fleet-register.csv",
+        "when does release 2 ship": "app-roadmap.pptx, slide 2",
+        "west channel buoy moved": "notice-to-mariners.png",
+    }
+    for query, where in cases.items():
+        assert main(["search", query, "-k", "3"]) == 0
+        assert where in capsys.readouterr().out, query

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import yaml
 from browser_page import ANSWER_TIMEOUT_MS, Page
+from PIL import Image
 from playwright.sync_api import expect
 
 from rag.cli import main
@@ -336,6 +337,10 @@ def test_the_evaluation_tab_runs_a_set_with_progress_and_can_cancel(browser, pag
 
 def test_scans_tables_sheets_and_slides_upload_and_are_cited_by_part(page, tmp_path):
     written = write_corpus(tmp_path / "formats")
+    with Image.open(written["image"]) as notice:  # the other image types
+        for suffix in (".jpg", ".tiff"):
+            written[suffix] = written["image"].with_name(f"notice{suffix}")
+            notice.save(written[suffix])
     status = page.upload(*written.values())
     assert f"{len(written)} new" in status, status
     listed = page.page.locator("#doc-table").inner_text()
