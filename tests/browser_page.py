@@ -44,14 +44,14 @@ class Page:
             u for u in self.requests if not u.startswith(self.url) and not u.startswith("data:")
         ]
 
-    def upload(self, *paths: Path) -> str:
+    def upload(self, *paths: Path, timeout_ms: int = 120_000) -> str:
         self.page.get_by_role("tab", name="Documents").click()
         self.page.locator("#upload input[type=file]").set_input_files([str(p) for p in paths])
         self.page.locator("#add").click()
         status = self.page.locator("#doc-status")
         status.get_by_text("Indexed", exact=False).or_(
             status.get_by_text("Not indexed", exact=False)
-        ).first.wait_for(timeout=120_000)
+        ).first.wait_for(timeout=timeout_ms)
         return status.inner_text()
 
     def new_chat(self) -> None:

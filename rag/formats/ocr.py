@@ -5,6 +5,7 @@ paragraphs), so the page's confidence comes from the same run as its text.
 """
 
 import functools
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,10 @@ def _tesseract(image: "Image") -> PageText:
     import pytesseract
 
     options = CONFIG.options
+    # One thread: with its OpenMP threads tesseract took 2.6 s on a 300-dpi page here
+    # (2 cores), with one 0.6 s, and it spins against the model's threads. pytesseract
+    # starts tesseract with this module global as its environment.
+    pytesseract.pytesseract.environ = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
         data = pytesseract.image_to_data(
             image,
