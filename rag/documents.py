@@ -10,7 +10,6 @@ spreadsheet also carry the page, slide or sheet they are on.
 import codecs
 import functools
 import hashlib
-import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -309,11 +308,9 @@ def _extracted_chunks(
     text = extracted.text
     document = _document(path, extracted.title or _title(path, text))
     splitter = make_splitter(chunking)
-    parts: list[Part | None] = [*extracted.parts] or [None]
-    bounds = [part.start if part else 0 for part in parts] + [len(text)]
     headings = Headings.of(text, path.suffix, extracted.title) if chunking.header else None
     index = 0
-    for part, (begin, end) in zip(parts, itertools.pairwise(bounds), strict=True):
+    for part, begin, end in extracted.part_spans():
         piece_text = text[begin:end]
         for start, piece in _located(piece_text, splitter.split_text(piece_text), chunking.overlap):
             yield _chunk(document, piece, begin + start, index, part, headings)

@@ -9,6 +9,7 @@ no sentence is numbered twice.
 import itertools
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 
 from pydantic import BaseModel
 
@@ -142,10 +143,6 @@ def _joinable(text: str, last: Passage, region: _Region) -> bool:
     )
 
 
-def _offset(part: tuple[int, str | None, int | None]) -> int:
-    return part[0]
-
-
 def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
     """Chunks joined back into one passage per document (per stretch of text, where a
     gap between chunks is not the document's own whitespace any more), best first."""
@@ -153,7 +150,9 @@ def merge_chunks(chunks: Sequence[Passage]) -> list[Passage]:
     for r in _regions(chunks):
         last = merged[-1] if merged else None
         text = cached_document_text(r.source) if last and last.source == r.source else None
-        parts = sorted({part for n in r.passages for part in chunks[n - 1].parts}, key=_offset)
+        parts = sorted(
+            {part for n in r.passages for part in chunks[n - 1].parts}, key=itemgetter(0)
+        )
         if last and text and _joinable(text, last, r):
             update = {"end": r.end, "text": text[last.start : r.end], "parts": last.parts + parts}
             merged[-1] = last.model_copy(update=update)

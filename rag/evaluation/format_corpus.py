@@ -10,7 +10,6 @@ was rendered: `--accuracy` prints the character accuracy per scanned page.
 """
 
 import argparse
-import itertools
 import random
 from pathlib import Path
 
@@ -217,13 +216,7 @@ def ocr_accuracy(written: dict[str, Path]) -> dict[str, float]:
     scores = {}
     for kind, truths in rendered_texts().items():
         extracted = extract(written[kind])
-        parts = extracted.parts or []
-        bounds = [p.start for p in parts] + [len(extracted.text)]
-        pages = (
-            [extracted.text[a:b] for a, b in itertools.pairwise(bounds)]
-            if parts
-            else [extracted.text]
-        )
+        pages = [extracted.text[begin:end] for _, begin, end in extracted.part_spans()]
         pages = pages[-len(truths) :]  # the mixed PDF's scan is its last page
         for number, (read, truth) in enumerate(zip(pages, truths, strict=True), start=1):
             scores[f"{written[kind].name} p. {number}"] = round(character_accuracy(read, truth), 4)

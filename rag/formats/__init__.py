@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rag.errors import DocumentError
 from rag.formats.delimited import read_csv
-from rag.formats.extracted import CONFIG, ExtractedText, Part, configure
+from rag.formats.extracted import CONFIG, ExtractedText, Part, cannot_read, configure
 from rag.formats.ocr import IMAGE_SUFFIXES, read_image_file
 from rag.formats.office import read_docx, read_pptx, read_xlsx
 from rag.formats.pdf import read_pdf
@@ -42,7 +42,7 @@ def extract(path: Path) -> ExtractedText:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(exc) from None
     if size == 0:
         raise DocumentError("empty file (0 bytes), nothing to index")
     reader = READERS[path.suffix.lower()]
@@ -70,7 +70,7 @@ def _key(path: Path) -> str:
             while block := file.read(1 << 20):
                 digest.update(block)
     except OSError as exc:
-        raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(exc) from None
     return digest.hexdigest()
 
 

@@ -2,8 +2,9 @@
 starts (a citation names it, and no chunk runs across two), and what the reader has
 to report about it (a page OCR could hardly read)."""
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,14 @@ class ExtractedText:
     notes: list[str] = field(default_factory=list)  # shown in the ingest report
     ocr: bool = False  # some of the text was read by OCR
 
-    @property
-    def paged(self) -> bool:
-        return any(part.page is not None for part in self.parts)
+    def part_spans(self) -> Iterator[tuple[Part | None, int, int]]:
+        """Each part with where its text begins and ends; one None part without any."""
+        parts: list[Part | None] = [*self.parts] or [None]
+        bounds = [part.start if part else 0 for part in parts] + [len(self.text)]
+        yield from (
+            (part, begin, end)
+            for part, (begin, end) in zip(parts, itertools.pairwise(bounds), strict=True)
+        )
 
 
 def joined(

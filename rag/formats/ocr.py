@@ -8,7 +8,7 @@ import functools
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,7 +189,7 @@ def read_image_file(path: Path) -> ExtractedText:
     except Exception as exc:  # a decoder error deep in Pillow
         raise DocumentError(f"not a readable image ({reason(exc)})") from None
     extracted = joined(pieces, notes=reader.notes, ocr=True)
-    return extracted if frames > 1 else ExtractedText(extracted.text, notes=reader.notes, ocr=True)
+    return extracted if frames > 1 else replace(extracted, parts=[])  # one image: no page
 
 
 def _loaded(frame: "Image") -> "Image":

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from rag.errors import DocumentError
 from rag.formats import ocr
-from rag.formats.extracted import CONFIG, ExtractedText, check_page_count, joined, reason
+from rag.formats.extracted import (
+    CONFIG,
+    ExtractedText,
+    cannot_read,
+    check_page_count,
+    joined,
+    reason,
+)
 from rag.formats.tables import markdown_table
 
 if TYPE_CHECKING:
@@ -47,7 +54,7 @@ def read_pdf(path: Path) -> ExtractedText:
     except DocumentError:
         raise
     except OSError as exc:
-        raise DocumentError(f"cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(exc) from None
     except Exception as exc:  # pdfminer raises many types on damaged files
         raise DocumentError(f"not a readable PDF ({reason(exc)})") from None
     pages = [text for text, _ in texts]

@@ -34,7 +34,7 @@ _HTML_DROP_NAMES = re.compile(
 )
 _HTML_BLOCKS = [
     *("p", "div", "section", "article", "main", "li", "dt", "dd", "pre", "blockquote"),
-    *("table", "tr", "ul", "ol", "dl", "figure", "figcaption", "address", "hr"),
+    *("ul", "ol", "dl", "figure", "figcaption", "address", "hr"),
 ]
 
 
