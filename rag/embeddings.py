@@ -8,6 +8,7 @@ how "nothing was re-embedded" is shown rather than assumed. Each says what it is
 (`identity()`) for the index manifest, so vectors of two models never meet.
 """
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from functools import cache
@@ -28,6 +29,10 @@ E5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from rag.query_encoder import OnnxQueryEncoder
+
+logger = logging.getLogger(__name__)
 
 
 class Embedder(Embeddings, ABC):
@@ -78,17 +83,37 @@ def _load_model(path: str, device: str) -> "SentenceTransformer":
 
 
 class SentenceTransformerEmbeddings(Embedder):
-    def __init__(self, model_path: Path, *, batch_size: int = 32, device: str = "cpu") -> None:
+    """Documents through sentence-transformers (PyTorch); a question, by default, through
+    ONNX Runtime (`rag.query_encoder`), which gives the same vector 3x faster."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        batch_size: int = 32,
+        device: str = "cpu",
+        query_runtime: str = "onnx",
+        onnx_dir: Path | None = None,
+    ) -> None:
         super().__init__()
         self.model_path = model_path
         self.batch_size = batch_size
         self.device = device
+        self.query_runtime = query_runtime if device == "cpu" else "torch"
+        self.onnx_dir = onnx_dir
         self._model: SentenceTransformer | None = None
+        self._query_encoder: OnnxQueryEncoder | None = None
 
     @classmethod
     def from_settings(cls, settings: EmbeddingSettings) -> "SentenceTransformerEmbeddings":
         path = settings.model_path or packaged_model_path()
-        return cls(path, batch_size=settings.batch_size, device=settings.device)
+        return cls(
+            path,
+            batch_size=settings.batch_size,
+            device=settings.device,
+            query_runtime=settings.query_runtime,
+            onnx_dir=settings.onnx_dir,
+        )
 
     def identity(self) -> EmbedderIdentity:
         """What the index manifest records of this model (no torch needed)."""
@@ -110,6 +135,30 @@ class SentenceTransformerEmbeddings(Embedder):
         if not self.model_path.is_dir():
             raise RagError(f"embedding model not found: {self.model_path}")
         return _load_model(str(self.model_path), self.device)
+
+    def embed_query(self, text: str) -> list[float]:
+        if self.query_runtime == "onnx":
+            with self._lock:
+                if self._query_encoder is None:
+                    self._query_encoder = self._load_query_encoder()
+            if self._query_encoder is not None:
+                return self._query_encoder.encode(text)
+        return super().embed_query(text)
+
+    def _load_query_encoder(self) -> "OnnxQueryEncoder | None":
+        """The ONNX encoder, or None with one warning: PyTorch gives the same vectors,
+        only slower, so a cache that cannot be written never stops a question."""
+        from rag.query_encoder import OnnxQueryEncoder, default_onnx_dir
+
+        model = self._model or self._load()
+        self._model = model
+        folder = self.onnx_dir or default_onnx_dir()
+        try:
+            return OnnxQueryEncoder.load(model, folder, self.identity().sha256)
+        except RagError as exc:
+            logger.warning("rag: warning: questions are embedded by PyTorch (slower): %s", exc)
+            self.query_runtime = "torch"
+            return None
 
     def _encode(self, texts: list[str], *, query: bool) -> list[list[float]]:
         vectors = self.model.encode(

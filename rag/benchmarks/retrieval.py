@@ -148,12 +148,33 @@ def million_chunks(settings: Settings, embeddings: Embedder, rounds: int) -> dic
     if build_record.exists():
         figures |= json.loads(build_record.read_text())
     figures |= latencies(pipeline, questions, rounds)
+    figures |= pytorch_question(pipeline, questions, rounds)
     figures["after_one_file"] = one_file_change(pipeline, questions[0])
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     figures["disk_mb"] = round(
         sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
     )
     return figures
+
+
+def pytorch_question(pipeline: Pipeline, questions: Sequence[str], rounds: int) -> dict[str, Any]:
+    """Hybrid again with the question embedded by PyTorch, in the same run: what the
+    ONNX Runtime question encoder (`embeddings.query_runtime`) saves."""
+    embedder = pipeline.embeddings
+    if getattr(embedder, "query_runtime", None) != "onnx":
+        return {}
+    embedder.query_runtime = "torch"
+    try:
+        return {
+            "hybrid_pytorch_question": percentiles_ms(
+                timed(pipeline.retriever().invoke, questions, rounds)
+            ),
+            "embed_question_pytorch": percentiles_ms(
+                timed(embedder.embed_query, questions, rounds)
+            ),
+        }
+    finally:
+        embedder.query_runtime = "onnx"
 
 
 def one_file_change(pipeline: Pipeline, question: str) -> dict[str, float]:
