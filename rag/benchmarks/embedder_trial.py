@@ -1,5 +1,5 @@
 """The embedder through PyTorch, ONNX Runtime and int8, on the same texts (README
-"Performance"). Not a dependency of the product: it needs `pip install onnx`.
+"Performance"): batches of documents, where PyTorch is the fastest.
 
     python -m rag.benchmarks.embedder_trial
 """
