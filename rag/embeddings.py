@@ -150,11 +150,10 @@ class SentenceTransformerEmbeddings(Embedder):
         only slower, so a cache that cannot be written never stops a question."""
         from rag.query_encoder import OnnxQueryEncoder, default_onnx_dir
 
-        model = self._model or self._load()
-        self._model = model
+        self._model = self._model or self._load()
         folder = self.onnx_dir or default_onnx_dir()
         try:
-            return OnnxQueryEncoder.load(model, folder, self.identity().sha256)
+            return OnnxQueryEncoder.load(self._model, folder, self.identity().sha256)
         except RagError as exc:
             logger.warning("rag: warning: questions are embedded by PyTorch (slower): %s", exc)
             self.query_runtime = "torch"

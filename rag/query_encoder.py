@@ -63,7 +63,7 @@ class OnnxQueryEncoder:
         removed, so the next process exports it again)."""
         model_file = folder / f"{weights_sha[:16]}-v{EXPORT_VERSION}.onnx"
         if not model_file.exists():
-            _export(model, model_file)
+            return export(model, model_file)
         try:
             return cls(model, model_file)
         except Exception as exc:  # onnxruntime raises its own types for a damaged file
@@ -80,9 +80,9 @@ class OnnxQueryEncoder:
         return (vector / np.linalg.norm(vector)).tolist()
 
 
-def _export(model: "SentenceTransformer", model_file: Path) -> None:
+def export(model: "SentenceTransformer", model_file: Path) -> OnnxQueryEncoder:
     """The whole sentence-transformers pipeline (transformer, pooling, normalisation)
-    as one ONNX graph, so any model's own pooling comes with it."""
+    as one ONNX graph, so any model's own pooling comes with it; its encoder, checked."""
     sample = model.tokenizer(
         ["a question", "and a longer second one"], padding=True, return_tensors="pt"
     )
@@ -105,10 +105,12 @@ def _export(model: "SentenceTransformer", model_file: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
+        encoder = OnnxQueryEncoder(model, partial)
         expected = model.encode([_PROBE], normalize_embeddings=True)[0]
-        if float(np.dot(OnnxQueryEncoder(model, partial).encode(_PROBE), expected)) < _MIN_COSINE:
+        if float(np.dot(encoder.encode(_PROBE), expected)) < _MIN_COSINE:
             raise ValueError("the export does not give the model's vectors")
-        os.replace(partial, model_file)
+        os.replace(partial, model_file)  # the open session has read the file already
+        return encoder
     except Exception as exc:
         with suppress(OSError):
             partial.unlink(missing_ok=True)

@@ -48,7 +48,7 @@ def test_a_second_process_reuses_the_export(exported, monkeypatch):
     def no_export(*args: object) -> None:
         raise AssertionError("exported again")
 
-    monkeypatch.setattr("rag.query_encoder._export", no_export)
+    monkeypatch.setattr("rag.query_encoder.export", no_export)
     again = SentenceTransformerEmbeddings(packaged_model_path(), onnx_dir=exported.onnx_dir)
     question = QUESTIONS[0]
     assert np.allclose(again.embed_query(question), exported.embed_query(question), atol=1e-6)

@@ -16,32 +16,19 @@ import torch
 import rag  # noqa: F401  (the offline environment first)
 from rag.benchmarks.corpus import chunk_texts
 from rag.embeddings import packaged_model_path
+from rag.query_encoder import export
 
 Encoder = Callable[[list[str]], np.ndarray]
-INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
-
-
-class _LastHidden(torch.nn.Module):
-    """Keyword arguments only: transformers 5's BertModel takes others positionally."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-    ) -> torch.Tensor:
-        return self.model(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
 
 
 def onnx_encoder(model_file: Path, tokenizer: object, max_length: int) -> Encoder:
+    """Batches through an export of `rag.query_encoder` (pooling inside the graph)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+    inputs = [i.name for i in session.get_inputs()]
 
     def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:
         out = []
@@ -53,9 +40,7 @@ def onnx_encoder(model_file: Path, tokenizer: object, max_length: int) -> Encode
                 max_length=max_length,
                 return_tensors="np",
             )
-            hidden = session.run(None, {k: batch[k].astype(np.int64) for k in INPUTS})[0]
-            mask = batch["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(1) / mask.sum(1)  # MiniLM's mean pooling
+            pooled = session.run(None, {k: batch[k].astype(np.int64) for k in inputs})[0]
             out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
         return np.concatenate(out)
 
@@ -69,17 +54,7 @@ def main() -> None:
     texts = chunk_texts(256)
     model = SentenceTransformer(str(packaged_model_path()), device="cpu")
     folder = Path(tempfile.mkdtemp())
-    sample = model.tokenizer(texts[:2], padding=True, return_tensors="pt")
-    torch.onnx.export(
-        _LastHidden(model[0].auto_model.eval()),
-        tuple(sample[k] for k in INPUTS),
-        str(folder / "fp32.onnx"),
-        input_names=INPUTS,
-        output_names=["last_hidden_state"],
-        dynamic_axes={k: {0: "batch", 1: "tokens"} for k in [*INPUTS, "last_hidden_state"]},
-        opset_version=17,
-        dynamo=False,
-    )
+    export(model, folder / "fp32.onnx")
     quantize_dynamic(folder / "fp32.onnx", folder / "int8.onnx", weight_type=QuantType.QInt8)
     encoders: dict[str, Encoder] = {
         "torch fp32": lambda t: model.encode(t, batch_size=32, normalize_embeddings=True),

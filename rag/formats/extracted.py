@@ -2,9 +2,8 @@
 starts (a citation names it, and no chunk runs across two), and what the reader has
 to report about it (a page OCR could hardly read)."""
 
-import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +27,11 @@ class ExtractedText:
     notes: list[str] = field(default_factory=list)  # shown in the ingest report
     ocr: bool = False  # some of the text was read by OCR
 
-    def part_spans(self) -> Iterator[tuple[Part | None, int, int]]:
+    def part_spans(self) -> list[tuple[Part | None, int, int]]:
         """Each part with where its text begins and ends; one None part without any."""
         parts: list[Part | None] = [*self.parts] or [None]
         bounds = [part.start if part else 0 for part in parts] + [len(self.text)]
-        yield from (
-            (part, begin, end)
-            for part, (begin, end) in zip(parts, itertools.pairwise(bounds), strict=True)
-        )
+        return list(zip(parts, bounds[:-1], bounds[1:], strict=True))
 
 
 def joined(
